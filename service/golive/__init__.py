@@ -1,0 +1,1 @@
+"""golive: follows production rollouts in real time."""

@@ -1,0 +1,110 @@
+"""The `golive` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from golive.contract import DEFAULT_MAX_EVENT_BYTES, Event, Rejection, decode_record
+
+
+def _parse_header(text: str) -> tuple[str, bytes]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, e.g. ce_id=abc")
+    return key, value.encode()
+
+
+def describe(event: Event) -> dict[str, Any]:
+    """The normalised view of an event that `check-event` prints."""
+    return {
+        "type": event.type,
+        "name": event.name,
+        "id": event.id,
+        "source": event.source,
+        "time": event.time.isoformat().replace("+00:00", "Z"),
+        "mode": str(event.mode),
+        "specversion": event.spec_version,
+        "subject": {"id": event.subject_id, "source": event.subject_source},
+        "team": event.team,
+        "entities": event.entity_keys(),
+        "content": event.content.model_dump(mode="json", by_alias=True, exclude_none=True),
+    }
+
+
+def check_event(args: argparse.Namespace) -> int:
+    headers: list[tuple[str, bytes]] = args.header or []
+    rejected = 0
+    for name in args.files:
+        try:
+            value = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        except OSError as err:
+            print(f"{name}: cannot read: {err.strerror}", file=sys.stderr)
+            rejected += 1
+            continue
+        result = decode_record(value, headers, max_bytes=args.max_bytes)
+        if isinstance(result, Rejection):
+            rejected += 1
+            if args.json:
+                print(
+                    json.dumps(
+                        {
+                            "file": name,
+                            "accepted": False,
+                            "kind": str(result.kind),
+                            "reason": result.reason,
+                        }
+                    )
+                )
+            else:
+                print(f"{name}: REJECTED ({result.kind}) {result.reason}")
+        elif args.json:
+            print(json.dumps({"file": name, "accepted": True, "event": describe(result)}))
+        else:
+            print(f"{name}: OK")
+            for line in json.dumps(describe(result), indent=2).splitlines():
+                print(f"  {line}")
+    return 1 if rejected else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="golive", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check-event",
+        help="decode event files as golive would and print the result",
+        description=(
+            "Decode each file as golive decodes a Kafka record value (structured CloudEvent "
+            "or plain CDEvent; add --header ce_...=... for binary mode). Prints the "
+            "normalised event or the reason it is rejected; exits 1 if any is rejected."
+        ),
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help="event file, or - for stdin")
+    check.add_argument(
+        "--header",
+        action="append",
+        type=_parse_header,
+        metavar="KEY=VALUE",
+        help="a Kafka record header (repeatable), e.g. ce_specversion=1.0 for binary mode",
+    )
+    check.add_argument("--json", action="store_true", help="one JSON object per file")
+    check.add_argument(
+        "--max-bytes", type=int, default=DEFAULT_MAX_EVENT_BYTES, help="size limit (default 1 MiB)"
+    )
+    check.set_defaults(handler=check_event)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

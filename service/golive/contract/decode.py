@@ -1,0 +1,307 @@
+"""Decode a Kafka record (value + headers) into an `Event`, or say why not.
+
+Accepted shapes (DESIGN section 2):
+- CloudEvents 1.0 structured mode: the value is the CloudEvent, its `data` the CDEvent;
+- CloudEvents 1.0 binary mode: `ce_*` headers carry the attributes, the value is the CDEvent;
+- a plain CDEvent (`context` + `subject`) with no envelope.
+
+The decoder is pure and total: every input gives an `Event` or a `Rejection`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from golive.contract.content import (
+    CONTENT_MODELS,
+    Content,
+    GenericContent,
+    TicketContent,
+    TicketCustomData,
+)
+from golive.contract.errors import RejectedError, Rejection, RejectionKind
+from golive.contract.event import Event, Mode
+from golive.contract.types import Namespace, check_spec_version, parse_type
+
+DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
+CLOUDEVENTS_SPEC_VERSION = "1.0"
+BINARY_PREFIX = "ce_"
+TEAM_EXTENSION = "team"
+
+Headers = Iterable[tuple[str, bytes | str | None]]
+
+
+def decode_record(
+    value: bytes | None,
+    headers: Headers = (),
+    *,
+    max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+) -> Event | Rejection:
+    """Decode one record. Never raises for bad input: returns a `Rejection` instead."""
+    try:
+        return _decode(value, headers, max_bytes)
+    except RejectedError as err:
+        return err.rejection
+
+
+def decode_json(document: Any, *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Event | Rejection:
+    """Decode an already-parsed JSON value (structured CloudEvent or plain CDEvent)."""
+    return decode_record(json.dumps(document).encode(), (), max_bytes=max_bytes)
+
+
+def _decode(value: bytes | None, headers: Headers, max_bytes: int) -> Event:
+    if value is not None and len(value) > max_bytes:
+        raise RejectedError(
+            RejectionKind.TOO_LARGE,
+            f"the record value is {len(value)} bytes, above the limit of {max_bytes} bytes "
+            f"(GOLIVE_MAX_EVENT_BYTES)",
+        )
+    attrs = _binary_attributes(headers)
+    body = _parse_json(value)
+    if attrs is not None:
+        _check_cloudevent(attrs, where="header ce_")
+        return _from_cdevent(body, Mode.BINARY, attrs)
+    if "specversion" in body and "context" not in body:
+        envelope = {k: v for k, v in body.items() if k not in ("data", "data_base64")}
+        _check_cloudevent(envelope, where="attribute ")
+        return _from_cdevent(_structured_data(body), Mode.STRUCTURED, envelope)
+    if "context" in body or "subject" in body:
+        return _from_cdevent(body, Mode.CDEVENT, None)
+    raise RejectedError(
+        RejectionKind.UNKNOWN_FORMAT,
+        "the value is neither a CloudEvent (no 'specversion' attribute, no ce_specversion "
+        "header) nor a CDEvent (no 'context' and 'subject')",
+    )
+
+
+def _binary_attributes(headers: Headers) -> dict[str, Any] | None:
+    """CloudEvents attributes from `ce_*` headers, or None when not in binary mode."""
+    attrs: dict[str, Any] = {}
+    for raw_key, raw_value in headers:
+        key = raw_key.lower()
+        if not key.startswith(BINARY_PREFIX) or raw_value is None:
+            continue
+        if isinstance(raw_value, bytes):
+            try:
+                text = raw_value.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise RejectedError(
+                    RejectionKind.NOT_UTF8, f"header {raw_key!r} is not valid UTF-8: {err}"
+                ) from None
+        else:
+            text = raw_value
+        attrs[key.removeprefix(BINARY_PREFIX)] = text
+    return attrs if "specversion" in attrs else None
+
+
+def _parse_json(value: bytes | None) -> dict[str, Any]:
+    if not value:
+        raise RejectedError(RejectionKind.NOT_JSON, "the record has no value")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RejectedError(
+            RejectionKind.NOT_UTF8,
+            f"the value is not valid UTF-8 (byte {err.start}: {err.reason})",
+        ) from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise RejectedError(
+            RejectionKind.NOT_JSON,
+            f"the value is not JSON: {err.msg} at line {err.lineno} column {err.colno}",
+        ) from None
+    return _expect_object(body, "the value")
+
+
+def _expect_object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise RejectedError(
+            RejectionKind.NOT_OBJECT, f"{what} is a JSON {_json_kind(value)}, expected an object"
+        )
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "null" if value is None else type(value).__name__
+
+
+def _check_cloudevent(attrs: Mapping[str, Any], where: str) -> None:
+    for name in ("specversion", "id", "source", "type"):
+        _require_string(attrs, name, f"CloudEvents {where}{name}")
+    if attrs["specversion"].split(".")[0] != CLOUDEVENTS_SPEC_VERSION.split(".")[0]:
+        raise RejectedError(
+            RejectionKind.UNSUPPORTED_VERSION,
+            f"CloudEvents specversion {attrs['specversion']!r} is not supported (supported: 1.0)",
+        )
+    content_type = attrs.get("datacontenttype")
+    if isinstance(content_type, str) and "json" not in content_type:
+        raise RejectedError(
+            RejectionKind.UNKNOWN_FORMAT,
+            f"CloudEvents datacontenttype {content_type!r} is not JSON",
+        )
+
+
+def _structured_data(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    if "data" in envelope:
+        return _expect_object(envelope["data"], "the CloudEvent data")
+    if "data_base64" in envelope:
+        try:
+            raw = base64.b64decode(envelope["data_base64"], validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise RejectedError(
+                RejectionKind.NOT_JSON, "the CloudEvent data_base64 is not valid base64"
+            ) from None
+        return _parse_json(raw)
+    raise RejectedError(
+        RejectionKind.MISSING_ATTRIBUTE, "the CloudEvent has no data: it must carry the CDEvent"
+    )
+
+
+def _require_string(obj: Mapping[str, Any], name: str, label: str) -> str:
+    value = obj.get(name)
+    if value is None:
+        raise RejectedError(RejectionKind.MISSING_ATTRIBUTE, f"{label} is missing")
+    if not isinstance(value, str) or not value.strip():
+        raise RejectedError(RejectionKind.MISSING_ATTRIBUTE, f"{label} must be a non-empty string")
+    return value
+
+
+def parse_timestamp(value: Any, label: str) -> datetime:
+    """An RFC 3339 timestamp with an offset, as a UTC datetime."""
+    if not isinstance(value, str):
+        raise RejectedError(RejectionKind.INVALID_TIMESTAMP, f"{label} must be a string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise RejectedError(
+            RejectionKind.INVALID_TIMESTAMP,
+            f"{label} {value!r} is not an RFC 3339 timestamp (e.g. 2026-11-24T09:30:00Z)",
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise RejectedError(
+            RejectionKind.INVALID_TIMESTAMP,
+            f"{label} {value!r} has no time zone: add 'Z' or an offset such as +01:00",
+        )
+    return parsed.astimezone(UTC)
+
+
+def _from_cdevent(doc: dict[str, Any], mode: Mode, envelope: Mapping[str, Any] | None) -> Event:
+    context = _expect_object(doc.get("context"), "'context'") if "context" in doc else None
+    if context is None:
+        raise RejectedError(RejectionKind.MISSING_ATTRIBUTE, "the CDEvent has no 'context'")
+
+    # CDEvents 0.4 names the spec version `version`, 0.5 `specversion`.
+    version_field = "specversion" if "specversion" in context else "version"
+    spec_version = check_spec_version(
+        _require_string(context, version_field, "context.specversion (0.5) / context.version (0.4)")
+    )
+    event_id = _require_string(context, "id", "context.id")
+    source = _require_string(context, "source", "context.source")
+    type_ = _require_string(context, "type", "context.type")
+    if "timestamp" not in context:
+        raise RejectedError(RejectionKind.MISSING_ATTRIBUTE, "context.timestamp is missing")
+    time = parse_timestamp(context["timestamp"], "context.timestamp")
+    if envelope is not None:
+        _check_envelope_matches(envelope, {"id": event_id, "source": source, "type": type_})
+        if "time" in envelope:
+            parse_timestamp(envelope["time"], "CloudEvents time")
+    kind = parse_type(type_)
+    subject = _expect_object(doc.get("subject"), "'subject'") if "subject" in doc else None
+    if subject is None:
+        raise RejectedError(RejectionKind.MISSING_ATTRIBUTE, "the CDEvent has no 'subject'")
+
+    subject_id = _require_string(subject, "id", "subject.id")
+    raw_content = subject.get("content", {})
+    content_obj = _expect_object(raw_content, "subject.content")
+    model = CONTENT_MODELS.get(kind.name) if kind.namespace != Namespace.CUSTOM else None
+    content = _validate(model or GenericContent, content_obj, type_)
+
+    custom_data = doc.get("customData")
+    custom = custom_data if isinstance(custom_data, dict) else None
+    content = _apply_custom_data(content, custom)
+
+    subject_source = subject.get("source")
+    return Event(
+        id=event_id,
+        source=source,
+        type=type_,
+        kind=kind,
+        spec_version=spec_version,
+        mode=mode,
+        time=time,
+        subject_id=subject_id,
+        subject_source=subject_source if isinstance(subject_source, str) else None,
+        content=content,
+        team=_team(envelope, custom, content),
+        custom_data=custom,
+        document=doc,
+    )
+
+
+def _check_envelope_matches(envelope: Mapping[str, Any], context: Mapping[str, str]) -> None:
+    # The CDEvents CloudEvents binding requires the envelope to repeat the context; dedupe
+    # relies on (source, id), so a disagreement is an error, not a guess.
+    for name, expected in context.items():
+        if envelope[name] != expected:
+            raise RejectedError(
+                RejectionKind.INCONSISTENT,
+                f"CloudEvents {name} {envelope[name]!r} differs from context.{name} "
+                f"{expected!r}; the CDEvents binding requires them equal",
+            )
+
+
+def _validate(model: type[Content], content: dict[str, Any], type_: str) -> Content:
+    try:
+        return model.model_validate(content)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"subject.content.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in err.errors(include_url=False)
+        )
+        raise RejectedError(
+            RejectionKind.INVALID_CONTENT, f"invalid content for {type_}: {problems}"
+        ) from None
+
+
+def _apply_custom_data(content: Content, custom: Mapping[str, Any] | None) -> Content:
+    """Tickets carry the task fields golive needs (`dueDate`, `kind`) in `customData`."""
+    if custom is None or not isinstance(content, TicketContent):
+        return content
+    try:
+        extra = TicketCustomData.model_validate(custom)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"customData.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in err.errors(include_url=False)
+        )
+        raise RejectedError(RejectionKind.INVALID_CONTENT, problems) from None
+    return content.model_copy(update={"due_date": extra.due_date, "kind": extra.kind})
+
+
+def _team(
+    envelope: Mapping[str, Any] | None, custom: Mapping[str, Any] | None, content: Content
+) -> str | None:
+    """Team attribution, in order: extension `team`, `customData.team`, the content's group."""
+    candidates = [
+        envelope.get(TEAM_EXTENSION) if envelope else None,
+        custom.get("team") if custom else None,
+        getattr(content, "group", None),
+        getattr(content, "team", None),
+    ]
+    return next((c for c in candidates if isinstance(c, str) and c.strip()), None)

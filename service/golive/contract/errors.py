@@ -1,0 +1,41 @@
+"""Why a record was not accepted: the reason travels to the dead-letter headers and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class RejectionKind(StrEnum):
+    """Stable, machine-readable rejection codes (used as a DLQ header and a metric label)."""
+
+    TOO_LARGE = "too_large"
+    NOT_UTF8 = "not_utf8"
+    NOT_JSON = "not_json"
+    NOT_OBJECT = "not_object"
+    MISSING_ATTRIBUTE = "missing_attribute"
+    UNKNOWN_FORMAT = "unknown_format"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    UNKNOWN_TYPE = "unknown_type"
+    INVALID_TIMESTAMP = "invalid_timestamp"
+    INVALID_CONTENT = "invalid_content"
+    INCONSISTENT = "inconsistent"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A record golive cannot accept, with a reason a person can act on."""
+
+    kind: RejectionKind
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.reason}"
+
+
+class RejectedError(Exception):
+    """Raised inside the decoder; turned into a `Rejection` at its border."""
+
+    def __init__(self, kind: RejectionKind, reason: str) -> None:
+        super().__init__(reason)
+        self.rejection = Rejection(kind, reason)

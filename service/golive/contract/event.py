@@ -1,0 +1,120 @@
+"""The normalised event every input format decodes into."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import unquote
+
+from golive.contract.content import (
+    ArtifactPackagedContent,
+    ArtifactPublishedContent,
+    Content,
+    IncidentContent,
+    RolloutStarted,
+    ServiceContent,
+    ServiceLifecycleContent,
+    TaskScheduled,
+    TaskUpdated,
+    TicketContent,
+)
+from golive.contract.types import EventType
+
+
+class Mode(StrEnum):
+    """How the event arrived (CloudEvents Kafka binding, or a bare CDEvent)."""
+
+    STRUCTURED = "structured"
+    BINARY = "binary"
+    CDEVENT = "cdevent"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One accepted event: identity, event time, typed content and attribution.
+
+    `(source, id)` identifies the event (duplicates share it); `time` is the event time
+    from the CDEvent context, in UTC.
+    """
+
+    id: str
+    source: str
+    type: str
+    kind: EventType
+    spec_version: str
+    mode: Mode
+    time: datetime
+    subject_id: str
+    subject_source: str | None
+    content: Content
+    team: str | None = None
+    custom_data: Mapping[str, Any] | None = None
+    # The CDEvent as received (context + subject [+ customData]), for the events table.
+    document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """`subject.predicate`, e.g. `service.deployed`."""
+        return self.kind.name
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The deduplication key: CloudEvents `source` + `id`."""
+        return (self.source, self.id)
+
+    def entity_keys(self) -> dict[str, str]:
+        """The entities this event is about (service, environment, release, task...)."""
+        keys: dict[str, str] = {}
+        c = self.content
+        subject = self.kind.subject
+        if isinstance(c, ServiceContent):
+            keys |= {"service": self.subject_id, "environment": c.environment.id}
+            keys["artifact"] = c.artifact_id
+            version = purl_version(c.artifact_id)
+            if version is not None:
+                keys["version"] = version
+        elif isinstance(c, ServiceLifecycleContent):
+            keys["service"] = self.subject_id
+            if c.environment is not None:
+                keys["environment"] = c.environment.id
+        elif isinstance(c, IncidentContent):
+            keys |= {"incident": self.subject_id, "environment": c.environment.id}
+            if c.service is not None:
+                keys["service"] = c.service.id
+        elif isinstance(c, ArtifactPackagedContent | ArtifactPublishedContent):
+            keys["artifact"] = self.subject_id
+            if c.change is not None:
+                keys["change"] = c.change.id
+        elif subject == "change":
+            keys["change"] = self.subject_id
+        elif isinstance(c, TicketContent):
+            keys["task"] = self.subject_id
+            if c.milestone:
+                keys["release"] = c.milestone
+        elif subject == "golive-release":
+            keys["release"] = self.subject_id
+        elif isinstance(c, TaskScheduled | TaskUpdated):
+            keys["task"] = self.subject_id
+            if c.release:
+                keys["release"] = c.release
+        elif subject == "golive-rollout":
+            keys["rollout"] = self.subject_id
+            if isinstance(c, RolloutStarted):
+                keys |= {"service": c.service, "environment": c.environment}
+                keys["version"] = c.to_version
+        if self.team:
+            keys["team"] = self.team
+        return keys
+
+
+def purl_version(purl: str) -> str | None:
+    """The version of a package URL (`pkg:oci/app@sha256%3Aab` -> `sha256:ab`), if any."""
+    body = purl.split("#", 1)[0].split("?", 1)[0]
+    name_part = body.rsplit("/", 1)[-1]
+    if "@" not in name_part:
+        return None
+    version = unquote(name_part.rsplit("@", 1)[1])
+    return version or None
