@@ -1,0 +1,314 @@
+"""The whole state and the reducer `apply(state, event) -> state`.
+
+`apply` dispatches on the event's `subject.predicate` to entity reducers. Entity reducers
+only ever take the newest stamped value, the earliest start, the latest activity or the
+union of facts, so the same set of events gives the same state in any delivery order,
+and an event applied twice changes nothing (the `seen` keys make counters safe too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from golive.contract import Event
+from golive.contract.content import (
+    ArtifactPackagedContent,
+    ArtifactPublishedContent,
+    ChangeContent,
+    IncidentContent,
+    ReleaseClosed,
+    ReleasePlanned,
+    ReleaseUpdated,
+    RolloutFinished,
+    RolloutProgressed,
+    RolloutStarted,
+    ServiceContent,
+    TaskScheduled,
+    TaskUpdated,
+    TicketContent,
+)
+from golive.contract.event import purl_version
+from golive.domain.catalog import EMPTY_CATALOG, Catalog
+from golive.domain.model import (
+    Artifact,
+    Change,
+    Incident,
+    Release,
+    Rollout,
+    Sample,
+    Signal,
+    SignalKind,
+    Stamp,
+    Task,
+    Team,
+    Timeline,
+    earliest,
+    latest,
+)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    releases: Mapping[str, Release] = field(default_factory=dict)
+    tasks: Mapping[str, Task] = field(default_factory=dict)
+    teams: Mapping[str, Team] = field(default_factory=dict)
+    rollouts: Mapping[str, Rollout] = field(default_factory=dict)
+    incidents: Mapping[str, Incident] = field(default_factory=dict)
+    changes: Mapping[str, Change] = field(default_factory=dict)
+    artifacts: Mapping[str, Artifact] = field(default_factory=dict)
+    timelines: Mapping[tuple[str, str], Timeline] = field(default_factory=dict)
+    event_counts: Mapping[str, int] = field(default_factory=dict)  # by event name
+    seen: frozenset[tuple[str, str]] = frozenset()
+
+
+def _put(mapping: Mapping[K, V], key: K, value: V) -> Mapping[K, V]:
+    if mapping.get(key) is value:
+        return mapping
+    return {**mapping, key: value}
+
+
+def stamp_of(event: Event) -> Stamp:
+    return (event.time, event.source, event.id)
+
+
+def attribute_team(event: Event, catalog: Catalog) -> str | None:
+    """The event's team: its own attribution, else the catalog owner of its service."""
+    if event.team:
+        return event.team
+    return catalog.owner(event.entity_keys().get("service"))
+
+
+def apply(state: State, event: Event, catalog: Catalog = EMPTY_CATALOG) -> State:
+    """The state after `event`; unchanged if the event was already applied."""
+    if event.key in state.seen:
+        return state
+    state = replace(
+        state,
+        seen=state.seen | {event.key},
+        event_counts=_put(
+            state.event_counts, event.name, state.event_counts.get(event.name, 0) + 1
+        ),
+    )
+    team = attribute_team(event, catalog)
+    if team is not None:
+        state = replace(
+            state, teams=_put(state.teams, team, _touch(state.teams.get(team), team, event))
+        )
+    reducer = _REDUCERS.get(event.name)
+    return reducer(state, event, team) if reducer else state
+
+
+def apply_all(
+    events: Iterable[Event], catalog: Catalog = EMPTY_CATALOG, state: State | None = None
+) -> State:
+    state = state or State()
+    for event in events:
+        state = apply(state, event, catalog)
+    return state
+
+
+def _touch(team: Team | None, name: str, event: Event) -> Team:
+    team = team or Team(name)
+    return replace(
+        team,
+        first_activity=earliest(team.first_activity, event.time),
+        last_activity=latest(team.last_activity, event.time),
+        events=team.events + 1,
+    )
+
+
+# --- releases and tasks -------------------------------------------------------------------
+
+
+def _release(state: State, event: Event, _team: str | None) -> State:
+    c = event.content
+    release = state.releases.get(event.subject_id) or Release(event.subject_id)
+    stamp = stamp_of(event)
+    if isinstance(c, ReleasePlanned | ReleaseUpdated):
+        fields = {
+            "name": c.name,
+            "target_date": c.target_date,
+            "environment": c.environment,
+            "services": tuple(c.services) if c.services is not None else None,
+            "teams": tuple(c.teams) if c.teams is not None else None,
+            "objectives": tuple(c.objectives) if c.objectives is not None else None,
+        }
+        release = release.merge(stamp, **{k: v for k, v in fields.items() if v is not None})
+        release = replace(release, planned_at=earliest(release.planned_at, event.time))
+        if c.target_date is not None and (event.time, c.target_date) not in release.targets:
+            release = replace(
+                release, targets=tuple(sorted({*release.targets, (event.time, c.target_date)}))
+            )
+    elif isinstance(c, ReleaseClosed):
+        release = release.merge(stamp, status=c.outcome, closed_at=event.time)
+    return replace(state, releases=_put(state.releases, release.id, release))
+
+
+def _task(state: State, event: Event, team: str | None) -> State:
+    c = event.content
+    task = state.tasks.get(event.subject_id) or Task(event.subject_id)
+    stamp = stamp_of(event)
+    fields: dict[str, object] = {}
+    if isinstance(c, TaskScheduled | TaskUpdated):
+        fields = {
+            "release": c.release,
+            "team": c.team or (team if isinstance(c, TaskScheduled) else None),
+            "title": c.title,
+            "due": c.due_date,
+            "kind": c.kind,
+            "owner": c.owner,
+            "status": c.status,
+        }
+    elif isinstance(c, TicketContent):
+        fields = {
+            "release": c.milestone,
+            "team": team,
+            "title": c.summary,
+            "due": c.due_date,
+            "kind": c.kind,
+            "owner": c.assignees[0] if c.assignees else None,
+            "status": "done" if event.kind.predicate == "closed" else None,
+        }
+    task = task.merge(stamp, **{k: v for k, v in fields.items() if v is not None})
+    task = replace(task, created_at=earliest(task.created_at, event.time))
+    if fields.get("status") == "in_progress":
+        task = replace(task, started_at=earliest(task.started_at, event.time))
+    state = replace(state, tasks=_put(state.tasks, task.id, task))
+    if task.release and task.release not in state.releases:
+        # Work may name a release before it is planned: keep a placeholder to attach to.
+        state = replace(state, releases=_put(state.releases, task.release, Release(task.release)))
+    return state
+
+
+# --- rollouts -------------------------------------------------------------------------------
+
+
+def _rollout(state: State, event: Event, _team: str | None) -> State:
+    c = event.content
+    rollout = state.rollouts.get(event.subject_id) or Rollout(event.subject_id)
+    stamp = stamp_of(event)
+    if isinstance(c, RolloutStarted):
+        rollout = rollout.merge(
+            stamp,
+            service=c.service,
+            environment=c.environment,
+            from_version=c.from_version,
+            to_version=c.to_version,
+            desired=c.desired_instances,
+            min_healthy_percent=c.min_healthy_percent,
+            started_at=event.time,
+        )
+    elif isinstance(c, RolloutProgressed):
+        sample = Sample(event.time, c.ready_old, c.ready_new, c.desired_instances, event.key)
+        if sample not in rollout.samples:
+            samples = sorted({*rollout.samples, sample}, key=lambda s: (s.time, s.key))
+            rollout = replace(rollout, samples=tuple(samples))
+    elif isinstance(c, RolloutFinished):
+        rollout = rollout.merge(stamp, outcome=c.outcome, finished_at=event.time)
+    # A finished rollout is a deployment signal, derived from the entity when KPIs are
+    # computed (`delivery.rollout_signals`): its service may be known only later.
+    return replace(state, rollouts=_put(state.rollouts, rollout.id, rollout))
+
+
+def _add_signal(state: State, service: str, environment: str, signal: Signal) -> State:
+    key = (service, environment)
+    timeline = state.timelines.get(key) or Timeline(service, environment)
+    return replace(state, timelines=_put(state.timelines, key, timeline.with_signal(signal)))
+
+
+# --- deliveries: services, incidents, changes, artifacts ------------------------------------
+
+_SERVICE_SIGNALS = {
+    "deployed": SignalKind.DEPLOYED,
+    "upgraded": SignalKind.DEPLOYED,
+    "rolledback": SignalKind.ROLLEDBACK,
+}
+
+
+def _service(state: State, event: Event, _team: str | None) -> State:
+    c = event.content
+    if not isinstance(c, ServiceContent):
+        return state
+    signal = Signal(
+        time=event.time,
+        key=event.key,
+        kind=_SERVICE_SIGNALS[event.kind.predicate],
+        version=purl_version(c.artifact_id) or c.artifact_id,
+        artifact=c.artifact_id,
+    )
+    return _add_signal(state, event.subject_id, c.environment.id, signal)
+
+
+def _incident(state: State, event: Event, _team: str | None) -> State:
+    c = event.content
+    if not isinstance(c, IncidentContent):
+        return state
+    incident = state.incidents.get(event.subject_id) or Incident(event.subject_id)
+    stamp = stamp_of(event)
+    service = c.service.id if c.service else None
+    fields = {"environment": c.environment.id, "description": c.description, "service": service}
+    incident = incident.merge(stamp, **{k: v for k, v in fields.items() if v is not None})
+    resolved = event.kind.predicate == "resolved"
+    if resolved:
+        incident = replace(incident, resolved_at=latest(incident.resolved_at, event.time))
+    else:
+        incident = replace(incident, detected_at=earliest(incident.detected_at, event.time))
+    # Its signals are derived from the entity (see `delivery.incident_signals`), so a
+    # service named by a later event moves them: placement never depends on arrival order.
+    return replace(state, incidents=_put(state.incidents, incident.id, incident))
+
+
+def _change(state: State, event: Event, _team: str | None) -> State:
+    c = event.content
+    change = state.changes.get(event.subject_id) or Change(event.subject_id)
+    if isinstance(c, ChangeContent) and c.repository is not None:
+        change = change.merge(stamp_of(event), repository=c.repository.id)
+    if event.kind.predicate == "created":
+        change = replace(change, created_at=earliest(change.created_at, event.time))
+    elif event.kind.predicate == "merged":
+        change = replace(change, merged_at=earliest(change.merged_at, event.time))
+    return replace(state, changes=_put(state.changes, change.id, change))
+
+
+def _artifact(state: State, event: Event, _team: str | None) -> State:
+    c = event.content
+    artifact = state.artifacts.get(event.subject_id) or Artifact(event.subject_id)
+    changes = artifact.changes
+    if isinstance(c, ArtifactPackagedContent | ArtifactPublishedContent) and c.change is not None:
+        changes = changes | {c.change.id}
+    artifact = replace(
+        artifact, changes=changes, first_seen=earliest(artifact.first_seen, event.time)
+    )
+    return replace(state, artifacts=_put(state.artifacts, artifact.id, artifact))
+
+
+Reducer = Callable[[State, Event, str | None], State]
+
+_REDUCERS: dict[str, Reducer] = {
+    "golive-release.planned": _release,
+    "golive-release.updated": _release,
+    "golive-release.closed": _release,
+    "golive-task.scheduled": _task,
+    "golive-task.updated": _task,
+    "ticket.created": _task,
+    "ticket.updated": _task,
+    "ticket.closed": _task,
+    "golive-rollout.started": _rollout,
+    "golive-rollout.progressed": _rollout,
+    "golive-rollout.finished": _rollout,
+    "service.deployed": _service,
+    "service.upgraded": _service,
+    "service.rolledback": _service,
+    "incident.detected": _incident,
+    "incident.reported": _incident,
+    "incident.resolved": _incident,
+    "change.created": _change,
+    "change.merged": _change,
+    "artifact.packaged": _artifact,
+    "artifact.published": _artifact,
+}
