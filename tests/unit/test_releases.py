@@ -16,7 +16,7 @@ from golive.domain.releases import (
     release_kpis,
     schedule_slip,
 )
-from golive.domain.state import apply_all
+from golive.domain.state import apply_all, known_releases
 from tests.unit.events import at, cdevent, deployed, incident, release, rollout, task
 
 TARGET = "2026-11-20T18:00:00Z"
@@ -116,7 +116,8 @@ def test_ticket_events_are_tasks() -> None:
         "done",
         datetime(2026, 11, 5, 9, tzinfo=UTC),
     )
-    assert "R1" in state.releases  # placeholder until the release is planned
+    assert "R1" not in state.releases
+    assert known_releases(state)["R1"].target_date is None  # named by work, not planned yet
 
 
 def test_reschedule_moves_the_target_and_is_kept_as_slip() -> None:

@@ -72,6 +72,12 @@ def _put(mapping: Mapping[K, V], key: K, value: V) -> Mapping[K, V]:
     return {**mapping, key: value}
 
 
+def known_releases(state: State) -> dict[str, Release]:
+    """Planned releases plus those only named by tasks so far (as bare releases)."""
+    named = {t.release: Release(t.release) for t in state.tasks.values() if t.release}
+    return named | dict(state.releases)
+
+
 def stamp_of(event: Event) -> Stamp:
     return (event.time, event.source, event.id)
 
@@ -178,11 +184,8 @@ def _task(state: State, event: Event, team: str | None) -> State:
     task = replace(task, created_at=earliest(task.created_at, event.time))
     if fields.get("status") == "in_progress":
         task = replace(task, started_at=earliest(task.started_at, event.time))
-    state = replace(state, tasks=_put(state.tasks, task.id, task))
-    if task.release and task.release not in state.releases:
-        # Work may name a release before it is planned: keep a placeholder to attach to.
-        state = replace(state, releases=_put(state.releases, task.release, Release(task.release)))
-    return state
+    # A task may name a release before it is planned; `known_releases` lists those too.
+    return replace(state, tasks=_put(state.tasks, task.id, task))
 
 
 # --- rollouts -------------------------------------------------------------------------------
