@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from golive.config import ConfigError, Settings, load_settings
 from golive.contract import DEFAULT_MAX_EVENT_BYTES, Event, Rejection, decode_record
+from golive.store.errors import StoreUnavailableError
 
 
 def _parse_header(text: str) -> tuple[str, bytes]:
@@ -71,6 +74,71 @@ def check_event(args: argparse.Namespace) -> int:
     return 1 if rejected else 0
 
 
+def _settings() -> Settings:
+    return load_settings()
+
+
+def run_command(_args: argparse.Namespace) -> int:
+    from golive import app, logs
+
+    settings = _settings()
+    logs.configure(settings.log_level)
+    return asyncio.run(app.run(settings))
+
+
+def migrate_command(_args: argparse.Namespace) -> int:
+    from golive.store.db import create_pool
+    from golive.store.migrations import migrate
+
+    settings = _settings()
+    dsn = settings.require_database()
+
+    async def go() -> int:
+        pool = await create_pool(dsn)
+        try:
+            async with pool.acquire() as conn:
+                applied = await migrate(conn)
+        finally:
+            await pool.close()
+        print(
+            f"applied {len(applied)} migration(s)"
+            + "".join(f"\n  {m.version:04d} {m.name}" for m in applied)
+        )
+        return 0
+
+    return asyncio.run(go())
+
+
+def replay_command(_args: argparse.Namespace) -> int:
+    from golive.config import load_catalog
+    from golive.store.db import create_pool
+    from golive.store.migrations import migrate
+    from golive.store.replay import replay
+
+    settings = _settings()
+    dsn = settings.require_database()
+    catalog = load_catalog(settings)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rreplayed {done}/{total} events", end="", file=sys.stderr, flush=True)
+
+    async def go() -> int:
+        pool = await create_pool(dsn)
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+                result = await replay(
+                    conn, catalog, max_bytes=settings.max_event_bytes, progress=progress
+                )
+        finally:
+            await pool.close()
+        print(file=sys.stderr)
+        print(f"rebuilt projections from {result.events} events ({result.undecodable} undecodable)")
+        return 0
+
+    return asyncio.run(go())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="golive", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -97,12 +165,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-bytes", type=int, default=DEFAULT_MAX_EVENT_BYTES, help="size limit (default 1 MiB)"
     )
     check.set_defaults(handler=check_event)
+
+    run = commands.add_parser("run", help="run the service (consume, store, serve HTTP)")
+    run.set_defaults(handler=run_command)
+    mig = commands.add_parser("migrate", help="apply database migrations and exit")
+    mig.set_defaults(handler=migrate_command)
+    rep = commands.add_parser("replay", help="rebuild every projection from the events table")
+    rep.set_defaults(handler=replay_command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.handler(args)
+    try:
+        code: int = args.handler(args)
+    except ConfigError as err:
+        print(f"golive: {err}", file=sys.stderr)
+        return 2
+    except StoreUnavailableError as err:
+        print(f"golive: {err}", file=sys.stderr)
+        return 3
     return code
 
 

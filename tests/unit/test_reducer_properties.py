@@ -18,7 +18,7 @@ from golive.domain.catalog import parse_catalog
 from golive.domain.dora import dora_all
 from golive.domain.releases import objectives, progress
 from golive.domain.rollouts import availability
-from golive.domain.state import State, apply, apply_all
+from golive.domain.state import ENTITY_FIELDS, State, apply, apply_all, touches
 from golive.domain.teams import all_team_statuses
 from tests.unit.events import at, cdevent, deployed, incident, release, rolledback, rollout, task
 
@@ -187,3 +187,33 @@ def test_entity_reducers_are_idempotent_without_the_dedupe_guard(
     assert {t: (v.first_activity, v.last_activity) for t, v in replayed.teams.items()} == {
         t: (v.first_activity, v.last_activity) for t, v in state.teams.items()
     }
+
+
+@SETTINGS
+@given(events=event_sets)
+def test_applying_to_only_the_touched_entities_gives_the_full_result(events: list[Event]) -> None:
+    # What the store does: load what `touches` names, apply, write back.
+    full = apply_all(events, CATALOG)
+    partial_total = State()
+    for event in events:
+        keys = touches(event, CATALOG)
+        partial = State(
+            **{
+                name: {
+                    k: v
+                    for k, v in getattr(partial_total, name).items()
+                    if k in keys.get(name, set())
+                }
+                for name in ENTITY_FIELDS
+            }
+        )
+        after = apply(partial, event, CATALOG)
+        partial_total = replace(
+            partial_total,
+            **{
+                name: {**getattr(partial_total, name), **getattr(after, name)}
+                for name in ENTITY_FIELDS
+            },
+        )
+    for name in ENTITY_FIELDS:
+        assert getattr(partial_total, name) == getattr(full, name), name

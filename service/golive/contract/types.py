@@ -59,6 +59,63 @@ GOLIVE_TYPES = frozenset(
 )
 
 
+# The CDEvents 0.4/0.5 vocabulary (`subject.predicate`): bounded metric label values.
+CDEVENTS_TYPES = frozenset(
+    {
+        "artifact.deleted",
+        "artifact.downloaded",
+        "artifact.packaged",
+        "artifact.published",
+        "artifact.signed",
+        "branch.created",
+        "branch.deleted",
+        "build.finished",
+        "build.queued",
+        "build.started",
+        "change.abandoned",
+        "change.created",
+        "change.merged",
+        "change.reviewed",
+        "change.updated",
+        "environment.created",
+        "environment.deleted",
+        "environment.modified",
+        "incident.detected",
+        "incident.reported",
+        "incident.resolved",
+        "pipelinerun.finished",
+        "pipelinerun.queued",
+        "pipelinerun.started",
+        "repository.created",
+        "repository.deleted",
+        "repository.modified",
+        "service.deployed",
+        "service.published",
+        "service.removed",
+        "service.rolledback",
+        "service.upgraded",
+        "taskrun.finished",
+        "taskrun.started",
+        "testcaserun.finished",
+        "testcaserun.queued",
+        "testcaserun.skipped",
+        "testcaserun.started",
+        "testoutput.published",
+        "testsuiterun.finished",
+        "testsuiterun.queued",
+        "testsuiterun.started",
+        "ticket.closed",
+        "ticket.created",
+        "ticket.updated",
+    }
+)
+
+
+def metric_type_label(name: str) -> str:
+    """`name` if it is a known CDEvents or golive type, else `other` (labels stay bounded)."""
+    return name if name in CDEVENTS_TYPES or name in GOLIVE_TYPES else "other"
+
+
 def parse_type(type_: str) -> EventType:
     """Parse an event type string, or raise `RejectedError` saying what is wrong with it."""
     if not type_.startswith((CDEVENTS_PREFIX, CUSTOM_PREFIX)):

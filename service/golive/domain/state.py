@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from golive.contract import Event
 from golive.contract.content import (
@@ -87,6 +87,46 @@ def attribute_team(event: Event, catalog: Catalog) -> str | None:
     if event.team:
         return event.team
     return catalog.owner(event.entity_keys().get("service"))
+
+
+# The State fields that hold entities, in the fixed order stores lock them in.
+ENTITY_FIELDS = (
+    "releases",
+    "tasks",
+    "teams",
+    "rollouts",
+    "incidents",
+    "changes",
+    "artifacts",
+    "timelines",
+)
+
+_TOUCHED_FIELD = {
+    "golive-release": "releases",
+    "golive-task": "tasks",
+    "ticket": "tasks",
+    "golive-rollout": "rollouts",
+    "incident": "incidents",
+    "change": "changes",
+    "artifact": "artifacts",
+}
+
+
+def touches(event: Event, catalog: Catalog = EMPTY_CATALOG) -> dict[str, set[Any]]:
+    """The entities `apply` may read or change for `event`, by State field.
+
+    A store loads exactly these before applying the event to a partial state.
+    """
+    touched: dict[str, set[Any]] = {}
+    team = attribute_team(event, catalog)
+    if team is not None:
+        touched["teams"] = {team}
+    field_name = _TOUCHED_FIELD.get(event.kind.subject)
+    if field_name is not None and event.name in _REDUCERS:
+        touched.setdefault(field_name, set()).add(event.subject_id)
+    if isinstance(event.content, ServiceContent) and event.name in _REDUCERS:
+        touched["timelines"] = {(event.subject_id, event.content.environment.id)}
+    return touched
 
 
 def apply(state: State, event: Event, catalog: Catalog = EMPTY_CATALOG) -> State:

@@ -1,0 +1,1 @@
+"""HTTP: health, metrics and the read API (FastAPI; OpenAPI at /openapi.json)."""

@@ -1,0 +1,111 @@
+"""The HTTP application: health, metrics and the read API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, HTTPException, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from golive.api import views
+from golive.clock import Clock
+from golive.domain.catalog import Catalog
+from golive.domain.state import State, known_releases
+from golive.health import Health
+from golive.store.db import translated
+from golive.store.errors import StoreUnavailableError
+from golive.store.queries import load_state
+
+PoolGetter = Callable[[], asyncpg.Pool | None]
+
+
+def create_app(
+    *, health: Health, registry: CollectorRegistry, pool: PoolGetter, catalog: Catalog, clock: Clock
+) -> FastAPI:
+    app = FastAPI(
+        title="golive",
+        version="0.1.0",
+        description="Follows production rollouts in real time: releases, tasks, teams, "
+        "rollouts, deployments and DORA KPIs from CDEvents.",
+    )
+
+    async def state_of(fields: tuple[str, ...]) -> State:
+        current = pool()
+        if current is None:
+            raise HTTPException(503, "the database is not connected yet")
+        try:
+            async with translated(), current.acquire() as conn:
+                return await load_state(conn, fields)
+        except StoreUnavailableError as err:
+            raise HTTPException(503, f"the database is unavailable: {err}") from None
+
+    @app.get("/healthz", tags=["health"], summary="Liveness: the process is serving")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz", tags=["health"], summary="Readiness: connected to Postgres and Kafka, consuming"
+    )
+    async def readyz() -> JSONResponse:
+        body = {
+            "ready": health.ready,
+            "database": health.database,
+            "broker": health.broker,
+            "consuming": health.consuming,
+            "problems": health.problems,
+        }
+        return JSONResponse(body, status_code=200 if health.ready else 503)
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    releases_fields = (
+        "releases",
+        "tasks",
+        "rollouts",
+        "incidents",
+        "timelines",
+        "changes",
+        "artifacts",
+    )
+
+    @app.get("/api/v1/releases", tags=["read"], summary="Releases with progress and schedule")
+    async def list_releases() -> list[dict[str, Any]]:
+        return views.releases(await state_of(releases_fields), clock.now())
+
+    @app.get(
+        "/api/v1/releases/{release_id}",
+        tags=["read"],
+        summary="One release with tasks and objectives",
+    )
+    async def get_release(release_id: str) -> dict[str, Any]:
+        state = await state_of(releases_fields)
+        release = known_releases(state).get(release_id)
+        if release is None:
+            raise HTTPException(404, f"no release {release_id!r}")
+        return views.release_detail(state, release, clock.now())
+
+    @app.get("/api/v1/teams", tags=["read"], summary="Teams: activity, open work, idle flag")
+    async def list_teams() -> list[dict[str, Any]]:
+        state = await state_of(("teams", "tasks", "releases"))
+        return views.teams(state, catalog, clock.now())
+
+    @app.get(
+        "/api/v1/rollouts",
+        tags=["read"],
+        summary="Rollouts with duration, downtime and degraded time",
+    )
+    async def list_rollouts() -> list[dict[str, Any]]:
+        return views.rollouts(await state_of(("rollouts",)), clock.now())
+
+    @app.get(
+        "/api/v1/deployments", tags=["read"], summary="Deployments with outcome and rework flag"
+    )
+    async def list_deployments() -> list[dict[str, Any]]:
+        return views.deployments(await state_of(("timelines", "incidents", "rollouts")))
+
+    return app

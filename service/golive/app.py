@@ -1,0 +1,134 @@
+"""Wiring: the only module that knows every component. `run` is `golive run`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+
+import asyncpg
+import uvicorn
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from golive.api.app import create_app
+from golive.clock import Clock, SystemClock
+from golive.config import Settings, load_catalog
+from golive.health import Health
+from golive.ingest.consumer import Backoff, Ingestor, Stopping
+from golive.metrics.ingest import IngestMetrics
+from golive.store.db import create_pool
+from golive.store.errors import StoreUnavailableError
+from golive.store.migrations import migrate
+
+log = logging.getLogger("golive")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: golive's stop event owns shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[no-untyped-def]
+        yield
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    """First SIGTERM/SIGINT: stop gracefully. A second SIGINT: exit at once."""
+    loop = asyncio.get_running_loop()
+
+    def graceful(signum: int) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            log.warning("second interrupt: exiting now")
+            os._exit(130)
+        log.info("received %s: draining and stopping", signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, graceful, signum)
+
+
+@contextlib.asynccontextmanager
+async def http_server(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        lifespan="off",
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(), name="http")
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if task.done():
+        task.result()  # raises the bind error, e.g. address in use
+        raise RuntimeError(f"HTTP server on {settings.http_listen} stopped at start")
+    log.info("serving http://%s", settings.http_listen)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, 5)
+
+
+async def connect_database(dsn: str, health: Health, stop: asyncio.Event) -> asyncpg.Pool:
+    """Connect and migrate, retrying with backoff while Postgres is unavailable."""
+    backoff = Backoff(stop, cap=10.0)
+    while True:
+        try:
+            pool = await create_pool(dsn)
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            health.report("database", True)
+            return pool
+        except (StoreUnavailableError, OSError) as err:
+            health.report("database", False, str(err))
+            log.warning("Postgres unavailable, retrying: %s", err)
+            await backoff.wait()
+
+
+async def run(
+    settings: Settings,
+    clock: Clock | None = None,
+    stop: asyncio.Event | None = None,
+    *,
+    handle_signals: bool = True,
+) -> int:
+    """The service: HTTP first (so probes answer), then Postgres, then the consumer.
+
+    Returns when `stop` is set (by SIGTERM/SIGINT unless `handle_signals` is False).
+    """
+    clock = clock or SystemClock()
+    settings.require_kafka()
+    dsn = settings.require_database()
+    catalog = load_catalog(settings)
+    stop = stop or asyncio.Event()
+    if handle_signals:
+        install_signal_handlers(stop)
+    log.info("settings: %s", settings.describe())
+
+    registry = CollectorRegistry()
+    metrics = IngestMetrics(registry)
+    health = Health()
+    pool: asyncpg.Pool | None = None
+    app = create_app(
+        health=health, registry=registry, pool=lambda: pool, catalog=catalog, clock=clock
+    )
+
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(http_server(app, settings))
+        try:
+            pool = await connect_database(dsn, health, stop)
+        except Stopping:
+            return 0
+        stack.push_async_callback(pool.close)
+        ingestor = Ingestor(settings, pool, catalog, metrics, health, clock)
+        metrics.ready.set(1)
+        await ingestor.run(stop)
+        metrics.ready.set(0)
+    log.info("stopped")
+    return 0

@@ -1,0 +1,142 @@
+"""Settings: one frozen model, read from `GOLIVE_*` environment variables (and an
+optional TOML file with the same keys, named by `GOLIVE_CONFIG_FILE`).
+
+Validated at start; `describe()` gives a loggable view without secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from golive.contract import DEFAULT_MAX_EVENT_BYTES
+from golive.domain.catalog import (
+    EMPTY_CATALOG,
+    Catalog,
+    CatalogError,
+    parse_catalog,
+    parse_duration,
+)
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+
+
+class ConfigError(Exception):
+    """A setting golive cannot start with; the message names the variable."""
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOLIVE_", frozen=True, extra="ignore")
+
+    # Comma lists on the environment, not JSON: `NoDecode` hands the raw string to `_comma_list`.
+    kafka_bootstrap_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    kafka_topics: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["golive.events"])
+    kafka_group_id: str = "golive"
+    kafka_dlq_topic: str = "golive.events.dlq"
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_max_batch: int = Field(default=2000, ge=1)
+    database_url: SecretStr | None = None
+    http_listen: str = "127.0.0.1:8080"
+    alertmanager_url: str | None = None
+    catalog_file: Path | None = None
+    api_token: SecretStr | None = None
+    evaluation_interval: timedelta = timedelta(seconds=30)
+    max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=1024)
+    log_level: str = "INFO"
+
+    @field_validator("kafka_bootstrap_servers", "kafka_topics", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("evaluation_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("http_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:8080")
+        return value
+
+    @property
+    def http_host(self) -> str:
+        return self.http_listen.rpartition(":")[0]
+
+    @property
+    def http_port(self) -> int:
+        return int(self.http_listen.rpartition(":")[2])
+
+    def describe(self) -> dict[str, Any]:
+        """Every setting, secrets masked: safe to log."""
+        return {k: ("***" if isinstance(v, SecretStr) else str(v)) for k, v in self}
+
+    def require_kafka(self) -> None:
+        if not self.kafka_bootstrap_servers:
+            raise ConfigError(
+                "GOLIVE_KAFKA_BOOTSTRAP_SERVERS is not set: name your brokers "
+                "(e.g. kafka-1:9092,kafka-2:9092), or use `golive demo` for a local broker"
+            )
+
+    def require_database(self) -> str:
+        if self.database_url is None:
+            raise ConfigError(
+                "GOLIVE_DATABASE_URL is not set: give a Postgres DSN, "
+                "e.g. postgresql://golive@db:5432/golive"
+            )
+        return self.database_url.get_secret_value()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the TOML file (if any), overridden by the environment, then `overrides`."""
+    file_values: dict[str, Any] = {}
+    path = os.environ.get("GOLIVE_CONFIG_FILE")
+    if path:
+        try:
+            file_values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise ConfigError(f"GOLIVE_CONFIG_FILE {path}: {err}") from None
+    env_keys = {k.removeprefix("GOLIVE_").lower() for k in os.environ if k.startswith("GOLIVE_")}
+    values = {k: v for k, v in file_values.items() if k not in env_keys} | overrides
+    try:
+        return Settings(**values)
+    except SettingsError as err:
+        raise ConfigError(f"invalid settings: {err}") from None
+    except ValidationError as err:
+        problems = "; ".join(
+            f"GOLIVE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in err.errors(include_url=False)
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def load_catalog(settings: Settings) -> Catalog:
+    """The catalog named by GOLIVE_CATALOG_FILE, or the empty one (documented defaults)."""
+    if settings.catalog_file is None:
+        return EMPTY_CATALOG
+    try:
+        data = tomllib.loads(settings.catalog_file.read_text(encoding="utf-8"))
+        return parse_catalog(data)
+    except OSError as err:
+        raise ConfigError(f"GOLIVE_CATALOG_FILE {settings.catalog_file}: {err.strerror}") from None
+    except (tomllib.TOMLDecodeError, CatalogError) as err:
+        raise ConfigError(f"GOLIVE_CATALOG_FILE {settings.catalog_file}: {err}") from None

@@ -1,0 +1,322 @@
+"""The ingest loop: Kafka batch -> decode -> dead letters -> one Postgres transaction
+-> Kafka commit -> metrics (STYLE rule 6: commit is a decision, in that order).
+
+Postgres holds the truth about offsets: on assignment each partition seeks to the
+offset stored with the state (or the beginning if none is stored), so Kafka's
+committed offsets only serve lag tools. A failure anywhere before the Postgres commit
+leaves nothing behind: the batch is retried (with capped backoff) until it commits or
+the service stops, in which case the next owner of the partition reprocesses it and
+the events table drops what was already applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition  # type: ignore[import-untyped]
+from aiokafka.structs import OffsetAndMetadata  # type: ignore[import-untyped]
+
+from golive.clock import Clock
+from golive.config import Settings
+from golive.contract import Rejection, decode_record
+from golive.domain.catalog import Catalog
+from golive.health import Health
+from golive.ingest.dead_letters import DeadLetter, send_dead_letters
+from golive.ingest.kafka import BROKER_ERRORS, make_consumer, make_producer
+from golive.metrics.ingest import IngestMetrics
+from golive.store.batches import BatchResult, IncomingEvent, load_offsets, write_batch
+from golive.store.db import translated
+from golive.store.errors import StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+FETCH_TIMEOUT_MS = 500
+KAFKA_COMMIT_TIMEOUT = 10.0
+# Headers kept in the events table: the CloudEvents ones and the content type.
+KEPT_HEADER_PREFIXES = ("ce_", "content-type")
+
+
+class Stopping(Exception):
+    """The service is stopping while a retry loop was waiting."""
+
+
+class Backoff:
+    """Capped exponential backoff that waits on the stop event, never on a bare sleep."""
+
+    def __init__(self, stop: asyncio.Event, initial: float = 0.2, cap: float = 10.0) -> None:
+        self.stop, self.initial, self.cap = stop, initial, cap
+        self.delay = initial
+
+    async def wait(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), timeout=self.delay)
+        self.delay = min(self.delay * 2, self.cap)
+        if self.stop.is_set():
+            raise Stopping
+
+    def reset(self) -> None:
+        self.delay = self.initial
+
+
+class Ingestor:
+    def __init__(
+        self,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        catalog: Catalog,
+        metrics: IngestMetrics,
+        health: Health,
+        clock: Clock,
+    ) -> None:
+        self.settings, self.pool, self.catalog = settings, pool, catalog
+        self.metrics, self.health, self.clock = metrics, health, clock
+        # Held while a batch is in hand; a revoke waits for it (commit before giving up).
+        self._batch_lock = asyncio.Lock()
+        self._positions: dict[tuple[str, int], int] = {}
+        # Bumped on every assignment: a batch fetched before it may predate a seek.
+        self._generation = 0
+        self._consumer: AIOKafkaConsumer | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; then finish the batch in hand and close."""
+        try:
+            consumer, producer = await self._retry(lambda: self._connect(stop), "broker", stop)
+        except Stopping:
+            return
+        try:
+            self.health.report("consuming", True)
+            log.info(
+                "consuming %s as group %s", self.settings.kafka_topics, self.settings.kafka_group_id
+            )
+            backoff = Backoff(stop)
+            while not stop.is_set():
+                generation = self._generation
+                try:
+                    batch = await consumer.getmany(
+                        timeout_ms=FETCH_TIMEOUT_MS, max_records=self.settings.kafka_max_batch
+                    )
+                except BROKER_ERRORS as err:
+                    self._failed("broker", err)
+                    await backoff.wait()
+                    continue
+                backoff.reset()
+                self.health.report("broker", True)
+                if batch:
+                    await self._handle(consumer, producer, batch, stop, generation)
+                self._update_lag(consumer)
+        except Stopping:
+            pass
+        finally:
+            self.health.report("consuming", False, "stopped")
+            await _close(consumer, producer)
+            log.info("consumer closed")
+
+    async def _connect(self, stop: asyncio.Event) -> tuple[AIOKafkaConsumer, Any]:
+        """Fresh clients per attempt: a client whose start failed is not reused."""
+        consumer = make_consumer(self.settings)
+        producer = make_producer(self.settings)
+        consumer.subscribe(self.settings.kafka_topics, listener=_Rebalance(self, stop))
+        self._consumer = consumer
+        try:
+            await producer.start()
+            await consumer.start()
+        except BaseException:
+            await _close(consumer, producer)
+            raise
+        self.health.report("broker", True)
+        return consumer, producer
+
+    # --- one batch -----------------------------------------------------------------------
+
+    async def _handle(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: Any,
+        batch: dict[TopicPartition, list[Any]],
+        stop: asyncio.Event,
+        generation: int,
+    ) -> None:
+        started = self.clock.monotonic()
+        incoming: list[IncomingEvent] = []
+        letters: list[DeadLetter] = []
+        offsets: dict[tuple[str, int], int] = {}
+        for tp, records in batch.items():
+            for record in records:
+                self._decode(tp, record, incoming, letters)
+            offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
+        async with self._batch_lock:
+            if generation != self._generation:
+                # Partitions were reassigned (and sought to their stored offsets) after
+                # this batch was fetched: drop it, its records are fetched again.
+                log.info("dropping a batch fetched before a rebalance")
+                return
+            if letters:
+                now = self.clock.now()
+                await self._retry(
+                    lambda: send_dead_letters(
+                        producer, self.settings.kafka_dlq_topic, letters, now
+                    ),
+                    "broker",
+                    stop,
+                )
+            result = await self._retry(lambda: self._write(incoming, offsets), "database", stop)
+            self._positions.update(offsets)
+        await self._commit_kafka(consumer, offsets)
+        self._record(result, incoming, letters, started)
+
+    def _decode(
+        self,
+        tp: TopicPartition,
+        record: Any,
+        incoming: list[IncomingEvent],
+        letters: list[DeadLetter],
+    ) -> None:
+        headers = [(k, v) for k, v in (record.headers or ()) if v is not None]
+        result = decode_record(record.value, headers, max_bytes=self.settings.max_event_bytes)
+        if isinstance(result, Rejection):
+            letters.append(
+                DeadLetter(
+                    tp.topic, tp.partition, record.offset, record.key, record.value, headers, result
+                )
+            )
+            return
+        kept = [
+            (k, v.decode("utf-8", "replace"))
+            for k, v in headers
+            if k.lower().startswith(KEPT_HEADER_PREFIXES)
+        ]
+        incoming.append(
+            IncomingEvent(result, record.value, kept, tp.topic, tp.partition, record.offset)
+        )
+
+    async def _write(
+        self, incoming: Sequence[IncomingEvent], offsets: dict[tuple[str, int], int]
+    ) -> BatchResult:
+        async with translated(), self.pool.acquire() as conn:
+            result = await write_batch(
+                conn, incoming, offsets, group_id=self.settings.kafka_group_id, catalog=self.catalog
+            )
+        self.health.report("database", True)
+        return result
+
+    async def _commit_kafka(
+        self, consumer: AIOKafkaConsumer, offsets: dict[tuple[str, int], int]
+    ) -> None:
+        """Best effort: Postgres already holds the offsets; Kafka's copy is for lag tools."""
+        commit = {TopicPartition(t, p): OffsetAndMetadata(o, "") for (t, p), o in offsets.items()}
+        try:
+            await asyncio.wait_for(consumer.commit(commit), KAFKA_COMMIT_TIMEOUT)
+        except (*BROKER_ERRORS, TimeoutError) as err:
+            log.info(
+                "kafka offset commit skipped (%s); Postgres holds the offsets", type(err).__name__
+            )
+
+    def _record(
+        self,
+        result: BatchResult,
+        incoming: Sequence[IncomingEvent],
+        letters: Sequence[DeadLetter],
+        started: float,
+    ) -> None:
+        self.metrics.count(result.applied, "applied")
+        self.metrics.count(result.duplicates, "duplicate")
+        if letters:
+            self.metrics.events.labels("unknown", "dead_lettered").inc(len(letters))
+            for letter in letters:
+                self.metrics.dead_letters.labels(str(letter.rejection.kind)).inc()
+        now = self.clock.now()
+        for item in incoming:
+            self.metrics.event_lag.observe(max(0.0, (now - item.event.time).total_seconds()))
+        self.metrics.batch_size.observe(len(incoming) + len(letters))
+        self.metrics.batch_duration.observe(self.clock.monotonic() - started)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    async def _retry(
+        self, attempt: Callable[[], Awaitable[T]], component: str, stop: asyncio.Event
+    ) -> T:
+        backoff = Backoff(stop)
+        while True:
+            try:
+                return await attempt()
+            except (StoreUnavailableError, *BROKER_ERRORS) as err:
+                self._failed(component, err)
+                await backoff.wait()
+
+    def _failed(self, component: str, err: BaseException) -> None:
+        self.metrics.errors.labels(component).inc()
+        self.health.report(component, False, f"{type(err).__name__}: {err}")
+        log.warning("%s unavailable, retrying: %s: %s", component, type(err).__name__, err)
+
+    def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
+        lags = {}
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            position = self._positions.get((tp.topic, tp.partition))
+            if highwater is not None and position is not None:
+                lags[(tp.topic, tp.partition)] = max(0, highwater - position)
+        self.metrics.set_lag(lags)
+
+    async def seek_to_stored(self, assigned: Sequence[TopicPartition], stop: asyncio.Event) -> None:
+        """Position each assigned partition at the offset stored with the state."""
+        if self._consumer is None or not assigned:
+            return
+        keys = [(tp.topic, tp.partition) for tp in assigned]
+
+        async def load() -> dict[tuple[str, int], int]:
+            async with translated(), self.pool.acquire() as conn:
+                return await load_offsets(conn, self.settings.kafka_group_id, keys)
+
+        async with self._batch_lock:  # no batch commits between loading and seeking
+            stored = await self._retry(load, "database", stop)
+            self._seek(assigned, stored)
+            # After the seek: any batch fetched before this point is stale.
+            self._generation += 1
+        log.info("assigned %s", {f"{t}[{p}]": stored.get((t, p), "beginning") for t, p in keys})
+
+    def _seek(self, assigned: Sequence[TopicPartition], stored: dict[tuple[str, int], int]) -> None:
+        assert self._consumer is not None
+        for tp in assigned:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is None:
+                # Nothing of this partition is in the database yet: read it all.
+                self._consumer.seek(tp, 0)
+            else:
+                self._consumer.seek(tp, offset)
+                self._positions[(tp.topic, tp.partition)] = offset
+
+    async def revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        async with self._batch_lock:  # let the batch in hand commit first
+            pass
+        gone = [(tp.topic, tp.partition) for tp in revoked]
+        for key in gone:
+            self._positions.pop(key, None)
+        self.metrics.forget_partitions(gone)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, ingestor: Ingestor, stop: asyncio.Event) -> None:
+        self.ingestor, self.stop = ingestor, stop
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        await self.ingestor.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        with contextlib.suppress(Stopping):
+            await self.ingestor.seek_to_stored(assigned, self.stop)
+
+
+async def _close(consumer: AIOKafkaConsumer, producer: Any) -> None:
+    for client in (consumer, producer):
+        try:
+            await asyncio.wait_for(client.stop(), 10)
+        except (*BROKER_ERRORS, TimeoutError) as err:
+            log.warning("closing %s: %s", type(client).__name__, err)

@@ -1,0 +1,80 @@
+"""Ingest metrics, exported by every instance."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from golive.contract.types import metric_type_label
+from golive.metrics import names
+
+# Event lag: from event time to applied. Seconds for live events, days for backfills.
+LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400, 604800)
+BATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000)
+
+
+class IngestMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.events = Counter(
+            names.EVENTS_TOTAL,
+            "Events consumed, by type (subject.predicate; `other` for unknown types) and "
+            "outcome: applied, duplicate or dead_lettered.",
+            ["type", "outcome"],
+            registry=registry,
+        )
+        self.event_lag = Histogram(
+            names.EVENT_LAG_SECONDS,
+            "Seconds from an event's time to its state being committed.",
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        self.batch_duration = Histogram(
+            names.BATCH_DURATION_SECONDS,
+            "Seconds to decode, store and commit one consumer batch.",
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            names.BATCH_SIZE_EVENTS,
+            "Records per consumer batch.",
+            buckets=SIZE_BUCKETS,
+            registry=registry,
+        )
+        self.consumer_lag = Gauge(
+            names.CONSUMER_LAG_MESSAGES,
+            "Records not yet consumed, by topic and partition (high watermark - position).",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            names.DEAD_LETTERS_TOTAL,
+            "Records sent to the dead-letter topic, by rejection kind.",
+            ["reason"],
+            registry=registry,
+        )
+        self.errors = Counter(
+            names.INGEST_ERRORS_TOTAL,
+            "Batch attempts that failed and will be retried, by component (database, broker).",
+            ["component"],
+            registry=registry,
+        )
+        self.ready = Gauge(
+            names.READY, "1 when this instance is connected and consuming.", registry=registry
+        )
+
+    def count(self, by_name: Mapping[str, int], outcome: str) -> None:
+        for name, n in by_name.items():
+            self.events.labels(metric_type_label(name), outcome).inc(n)
+
+    def set_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
+        for (topic, partition), lag in lags.items():
+            self.consumer_lag.labels(topic, str(partition)).set(lag)
+
+    def forget_partitions(self, partitions: list[tuple[str, int]]) -> None:
+        """Drop lag series of partitions this instance no longer owns."""
+        for topic, partition in partitions:
+            with contextlib.suppress(KeyError):
+                self.consumer_lag.remove(topic, str(partition))

@@ -1,0 +1,3 @@
+"""Postgres: migrations, the events table, projections, offsets and read queries.
+
+The only package that imports asyncpg."""

@@ -1,0 +1,169 @@
+"""One consumer batch, one transaction: events, projections, offsets (DESIGN section 3).
+
+Inside the transaction:
+1. insert the decoded events into `events`; the unique (source, id) index drops
+   duplicates, and only the rows actually inserted are applied;
+2. lock and load the entities those new events touch, fold the events with the pure
+   reducer, write the entities back;
+3. count the new events by type;
+4. move each partition's stored offset forward (never back).
+Either all of it commits or none of it does: a crash replays the batch, the events
+table recognises what was applied, and the state changes exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from golive.contract import Event
+from golive.domain.catalog import Catalog
+from golive.domain.state import ENTITY_FIELDS, State, apply_all, touches
+from golive.store.db import Connection
+from golive.store.projections import BY_FIELD, lock_and_load, save
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    """A decoded event with what the events table keeps of its record."""
+
+    event: Event
+    payload: bytes
+    headers: Sequence[tuple[str, str]] = ()
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    applied: Counter[str] = field(default_factory=Counter)  # by event name
+    duplicates: Counter[str] = field(default_factory=Counter)
+
+
+PartitionOffsets = Mapping[tuple[str, int], int]  # (topic, partition) -> next offset
+
+
+async def insert_events(
+    conn: Connection, incoming: Sequence[IncomingEvent]
+) -> set[tuple[str, str]]:
+    """Insert events, skipping known ones; return the keys actually inserted."""
+    if not incoming:
+        return set()
+    rows = await conn.fetch(
+        """INSERT INTO events (source, id, type, name, time, subject_id, team, payload, headers,
+                               topic, partition, "offset")
+           SELECT source, id, type, name, time, subject_id, team, payload, headers::jsonb,
+                  topic, partition, "offset"
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                       $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[],
+                       $11::int[], $12::bigint[])
+                AS u(source, id, type, name, time, subject_id, team, payload, headers,
+                     topic, partition, "offset")
+           ON CONFLICT (source, id) DO NOTHING
+           RETURNING source, id""",
+        [i.event.source for i in incoming],
+        [i.event.id for i in incoming],
+        [i.event.type for i in incoming],
+        [i.event.name for i in incoming],
+        [i.event.time for i in incoming],
+        [i.event.subject_id for i in incoming],
+        [i.event.team for i in incoming],
+        [i.payload for i in incoming],
+        # JSON text, not lists: asyncpg would read nested lists as a 2-D array.
+        [json.dumps([list(h) for h in i.headers]) for i in incoming],
+        [i.topic for i in incoming],
+        [i.partition for i in incoming],
+        [i.offset for i in incoming],
+    )
+    return {(r["source"], r["id"]) for r in rows}
+
+
+async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catalog) -> None:
+    """Apply events (already known to be new) to the projections, in the caller's transaction."""
+    if not events:
+        return
+    wanted: dict[str, set[object]] = {}
+    for event in events:
+        for name, keys in touches(event, catalog).items():
+            wanted.setdefault(name, set()).update(keys)
+    loaded: dict[str, Any] = {
+        name: await lock_and_load(conn, BY_FIELD[name], wanted.get(name, ()))
+        for name in ENTITY_FIELDS
+    }
+    state = apply_all(events, catalog, State(**loaded))
+    for name in ENTITY_FIELDS:
+        keys = wanted.get(name, set())
+        current = getattr(state, name)
+        await save(conn, BY_FIELD[name], {k: current[k] for k in keys if k in current})
+    counts = Counter(e.name for e in events)
+    await conn.execute(
+        """INSERT INTO event_counts (name, count) SELECT * FROM unnest($1::text[], $2::bigint[])
+           ON CONFLICT (name) DO UPDATE SET count = event_counts.count + EXCLUDED.count""",
+        list(counts),
+        list(counts.values()),
+    )
+
+
+async def store_offsets(conn: Connection, group_id: str, offsets: PartitionOffsets) -> None:
+    if not offsets:
+        return
+    items = sorted(offsets.items())
+    await conn.execute(
+        """INSERT INTO consumer_offsets (group_id, topic, partition, next_offset)
+           SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[])
+           ON CONFLICT (group_id, topic, partition) DO UPDATE
+           SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset),
+               updated_at = now()""",
+        group_id,
+        [t for (t, _), _ in items],
+        [p for (_, p), _ in items],
+        [o for _, o in items],
+    )
+
+
+async def load_offsets(
+    conn: Connection, group_id: str, partitions: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], int]:
+    wanted = sorted(partitions)
+    rows = await conn.fetch(
+        """SELECT topic, partition, next_offset FROM consumer_offsets
+           WHERE group_id = $1
+             AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))""",
+        group_id,
+        [t for t, _ in wanted],
+        [p for _, p in wanted],
+    )
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def write_batch(
+    conn: Connection,
+    incoming: Sequence[IncomingEvent],
+    offsets: PartitionOffsets,
+    *,
+    group_id: str,
+    catalog: Catalog,
+) -> BatchResult:
+    """The whole batch in one transaction; returns what was applied and what was a duplicate."""
+    result = BatchResult()
+    async with conn.transaction():
+        # A batch may itself repeat an event: keep the first, the rest are duplicates.
+        unique: dict[tuple[str, str], IncomingEvent] = {}
+        for item in incoming:
+            if item.event.key in unique:
+                result.duplicates[item.event.name] += 1
+            else:
+                unique[item.event.key] = item
+        inserted = await insert_events(conn, list(unique.values()))
+        new = [i.event for i in unique.values() if i.event.key in inserted]
+        for item in unique.values():
+            if item.event.key not in inserted:
+                result.duplicates[item.event.name] += 1
+        await apply_events(conn, new, catalog)
+        await store_offsets(conn, group_id, offsets)
+    result.applied.update(e.name for e in new)
+    return result

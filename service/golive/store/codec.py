@@ -1,0 +1,364 @@
+"""The JSON documents the store keeps for each domain entity, and back.
+
+A document is the entity's dataclass fields by name plus `"v"`, the format version, so
+rows can be migrated later. Datetimes are ISO 8601 in UTC with microseconds (they sort as
+text), tuples and frozensets (sorted) are lists, enums their values, objectives their
+`model_dump()`. Encoding is one walk over those few types; decoding is spelled out per
+entity so every value is type-checked, and a missing optional field takes the dataclass
+default, so a field added later does not break rows written before it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import fields, is_dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from golive.contract.content import Objective, RolloutOutcome, TaskKind, TaskStatus
+from golive.domain.model import (
+    Artifact,
+    Change,
+    Incident,
+    Release,
+    ReleaseStatus,
+    Rollout,
+    Sample,
+    Signal,
+    SignalKind,
+    Stamp,
+    Task,
+    Team,
+    Timeline,
+)
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+EntityKind = Literal[
+    "release", "task", "team", "rollout", "incident", "change", "artifact", "timeline"
+]
+Entity = Release | Task | Team | Rollout | Incident | Change | Artifact | Timeline
+
+FORMAT_VERSION = 1
+
+_T = TypeVar("_T")
+_RELEASE_STATUSES: tuple[ReleaseStatus, ...] = get_args(ReleaseStatus)
+_TASK_KINDS: tuple[TaskKind, ...] = get_args(TaskKind)
+_TASK_STATUSES: tuple[TaskStatus, ...] = get_args(TaskStatus)
+_ROLLOUT_OUTCOMES: tuple[RolloutOutcome, ...] = get_args(RolloutOutcome)
+
+
+# --- encoding ---------------------------------------------------------------------------
+
+
+_KINDS: dict[type[Entity], EntityKind] = {
+    Release: "release",
+    Task: "task",
+    Team: "team",
+    Rollout: "rollout",
+    Incident: "incident",
+    Change: "change",
+    Artifact: "artifact",
+    Timeline: "timeline",
+}
+
+
+def kind_of(entity: Entity) -> EntityKind:
+    """The kind the store files `entity` under."""
+    return _KINDS[type(entity)]
+
+
+def encode(entity: Entity) -> dict[str, Any]:
+    """`entity` as a JSON document: only str, int, float, bool, None, list and dict."""
+    return {"v": FORMAT_VERSION, **_record(entity)}
+
+
+def _record(record: DataclassInstance) -> dict[str, object]:
+    return {f.name: _json(getattr(record, f.name)) for f in fields(record)}
+
+
+def _json(value: object) -> object:
+    # Every field type of the model is one of these; anything new fails loudly here.
+    match value:
+        case Enum():
+            return _json(value.value)
+        case None | bool() | int() | str():
+            return value
+        case float():
+            if not math.isfinite(value):  # JSONB has no NaN or Infinity
+                raise ValueError(f"cannot store non-finite number {value!r}")
+            return value
+        case datetime():
+            if value.utcoffset() is None:
+                raise ValueError(f"cannot store naive datetime {value.isoformat()}")
+            return value.astimezone(UTC).isoformat(timespec="microseconds")
+        case tuple() | list():
+            return [_json(v) for v in value]
+        case frozenset():
+            return [_json(v) for v in sorted(value)]
+        case Mapping():
+            return {str(k): _json(v) for k, v in value.items()}
+        case BaseModel():
+            return _json(value.model_dump())
+        case _ if is_dataclass(value) and not isinstance(value, type):
+            return _record(value)
+    raise TypeError(f"no JSON form for {type(value).__name__}: {value!r}")
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+# A reader checks one JSON value and returns it typed; `where` names it in error messages.
+_Read = Callable[[object, str], _T]
+
+
+class _Doc:
+    """Typed reads of a document's fields; a missing or null optional field is its default."""
+
+    def __init__(self, value: object, where: str) -> None:
+        self._doc = _object(value, where)
+        self._where = where
+
+    def req(self, key: str, read: _Read[_T]) -> _T:
+        if self._doc.get(key) is None:
+            raise ValueError(f"{self._where}: required field {key!r} is missing or null")
+        return read(self._doc[key], f"{self._where}.{key}")
+
+    def opt(self, key: str, read: _Read[_T]) -> _T | None:
+        return None if self._doc.get(key) is None else self.req(key, read)
+
+    def get(self, key: str, read: _Read[_T], default: _T) -> _T:
+        return default if self._doc.get(key) is None else self.req(key, read)
+
+
+def _fail(where: str, expected: str, value: object) -> ValueError:
+    return ValueError(f"{where}: expected {expected}, got {value!r}")
+
+
+def _object(value: object, where: str) -> dict[str, object]:
+    if not (isinstance(value, dict) and all(isinstance(k, str) for k in value)):
+        raise _fail(where, "an object", value)
+    return value
+
+
+def _str(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(where, "a string", value)
+    return value
+
+
+def _int(value: object, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _fail(where, "an integer", value)
+    return value
+
+
+def _float(value: object, where: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise _fail(where, "a number", value)
+    return float(value)
+
+
+def _time(value: object, where: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(_str(value, where))
+    except ValueError:
+        raise _fail(where, "an ISO 8601 datetime", value) from None
+    if parsed.utcoffset() is None:
+        raise _fail(where, "a datetime with a UTC offset", value)
+    return parsed.astimezone(UTC)
+
+
+def _items(value: object, size: int | None, where: str) -> list[object]:
+    if not isinstance(value, list) or (size is not None and len(value) != size):
+        raise _fail(where, "a list" if size is None else f"a list of {size}", value)
+    return value
+
+
+def _tuple_of(read: _Read[_T]) -> _Read[tuple[_T, ...]]:
+    def tuple_of(value: object, where: str) -> tuple[_T, ...]:
+        return tuple(read(v, f"{where}[{i}]") for i, v in enumerate(_items(value, None, where)))
+
+    return tuple_of
+
+
+def _one_of(choices: tuple[_T, ...]) -> _Read[_T]:
+    def one_of(value: object, where: str) -> _T:
+        for choice in choices:
+            if choice == value:
+                return choice
+        raise _fail(where, f"one of {', '.join(map(str, choices))}", value)
+
+    return one_of
+
+
+_strs = _tuple_of(_str)
+
+
+def _key(value: object, where: str) -> tuple[str, str]:
+    a, b = _items(value, 2, where)
+    return _str(a, where), _str(b, where)
+
+
+def _target(value: object, where: str) -> tuple[datetime, datetime]:
+    at, target = _items(value, 2, where)
+    return _time(at, where), _time(target, where)
+
+
+def _stamps(value: object, where: str) -> dict[str, Stamp]:
+    stamps: dict[str, Stamp] = {}
+    for name, stamp in _object(value, where).items():
+        at = f"{where}.{name}"
+        t, source, id_ = _items(stamp, 3, at)
+        stamps[name] = (_time(t, at), _str(source, at), _str(id_, at))
+    return stamps
+
+
+def _objective(value: object, where: str) -> Objective:
+    try:
+        return Objective.model_validate(value)
+    except ValidationError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+def _open(doc: Mapping[str, Any], kind: EntityKind) -> _Doc:
+    version: object = doc.get("v")
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise ValueError(
+            f"{kind} document has unknown format version {version!r}: "
+            f"this golive reads version {FORMAT_VERSION}"
+        )
+    return _Doc(dict(doc), kind)
+
+
+def decode_release(doc: Mapping[str, Any]) -> Release:
+    d = _open(doc, "release")
+    return Release(
+        id=d.req("id", _str),
+        name=d.opt("name", _str),
+        target_date=d.opt("target_date", _time),
+        environment=d.opt("environment", _str),
+        services=d.get("services", _strs, ()),
+        teams=d.get("teams", _strs, ()),
+        objectives=d.get("objectives", _tuple_of(_objective), ()),
+        status=d.get("status", _one_of(_RELEASE_STATUSES), "open"),
+        planned_at=d.opt("planned_at", _time),
+        closed_at=d.opt("closed_at", _time),
+        targets=d.get("targets", _tuple_of(_target), ()),
+        stamps=d.get("stamps", _stamps, {}),
+    )
+
+
+def decode_task(doc: Mapping[str, Any]) -> Task:
+    d = _open(doc, "task")
+    return Task(
+        id=d.req("id", _str),
+        release=d.opt("release", _str),
+        team=d.opt("team", _str),
+        title=d.opt("title", _str),
+        due=d.opt("due", _time),
+        kind=d.get("kind", _one_of(_TASK_KINDS), "plan"),
+        owner=d.opt("owner", _str),
+        status=d.get("status", _one_of(_TASK_STATUSES), "todo"),
+        created_at=d.opt("created_at", _time),
+        started_at=d.opt("started_at", _time),
+        stamps=d.get("stamps", _stamps, {}),
+    )
+
+
+def decode_team(doc: Mapping[str, Any]) -> Team:
+    d = _open(doc, "team")
+    return Team(
+        name=d.req("name", _str),
+        first_activity=d.opt("first_activity", _time),
+        last_activity=d.opt("last_activity", _time),
+        events=d.get("events", _int, 0),
+    )
+
+
+def _sample(value: object, where: str) -> Sample:
+    d = _Doc(value, where)
+    return Sample(
+        time=d.req("time", _time),
+        ready_old=d.req("ready_old", _int),
+        ready_new=d.req("ready_new", _int),
+        desired=d.opt("desired", _int),
+        key=d.get("key", _key, ("", "")),
+    )
+
+
+def decode_rollout(doc: Mapping[str, Any]) -> Rollout:
+    d = _open(doc, "rollout")
+    return Rollout(
+        id=d.req("id", _str),
+        service=d.opt("service", _str),
+        environment=d.opt("environment", _str),
+        from_version=d.opt("from_version", _str),
+        to_version=d.opt("to_version", _str),
+        desired=d.opt("desired", _int),
+        min_healthy_percent=d.get("min_healthy_percent", _float, 100.0),
+        started_at=d.opt("started_at", _time),
+        finished_at=d.opt("finished_at", _time),
+        outcome=d.opt("outcome", _one_of(_ROLLOUT_OUTCOMES)),
+        samples=d.get("samples", _tuple_of(_sample), ()),
+        stamps=d.get("stamps", _stamps, {}),
+    )
+
+
+def decode_incident(doc: Mapping[str, Any]) -> Incident:
+    d = _open(doc, "incident")
+    return Incident(
+        id=d.req("id", _str),
+        service=d.opt("service", _str),
+        environment=d.opt("environment", _str),
+        description=d.opt("description", _str),
+        detected_at=d.opt("detected_at", _time),
+        resolved_at=d.opt("resolved_at", _time),
+        stamps=d.get("stamps", _stamps, {}),
+    )
+
+
+def decode_change(doc: Mapping[str, Any]) -> Change:
+    d = _open(doc, "change")
+    return Change(
+        id=d.req("id", _str),
+        repository=d.opt("repository", _str),
+        created_at=d.opt("created_at", _time),
+        merged_at=d.opt("merged_at", _time),
+        stamps=d.get("stamps", _stamps, {}),
+    )
+
+
+def decode_artifact(doc: Mapping[str, Any]) -> Artifact:
+    d = _open(doc, "artifact")
+    return Artifact(
+        id=d.req("id", _str),
+        changes=frozenset(d.opt("changes", _strs) or ()),
+        first_seen=d.opt("first_seen", _time),
+    )
+
+
+def _signal(value: object, where: str) -> Signal:
+    d = _Doc(value, where)
+    return Signal(
+        time=d.req("time", _time),
+        key=d.req("key", _key),
+        kind=d.req("kind", _one_of(tuple(SignalKind))),
+        version=d.opt("version", _str),
+        artifact=d.opt("artifact", _str),
+        ref=d.opt("ref", _str),
+        previous_version=d.opt("previous_version", _str),
+    )
+
+
+def decode_timeline(doc: Mapping[str, Any]) -> Timeline:
+    d = _open(doc, "timeline")
+    return Timeline(
+        service=d.req("service", _str),
+        environment=d.req("environment", _str),
+        signals=d.get("signals", _tuple_of(_signal), ()),
+    )

@@ -1,0 +1,52 @@
+"""Connecting to Postgres: the pool, its codecs, and error translation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from golive.store.errors import StoreUnavailableError
+
+# A connection, whether taken from a pool or opened directly.
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+# asyncpg errors that mean "the database is not there right now", not "bad query".
+UNAVAILABLE = (
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+)
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, size: int = 4, timeout: float = 10.0) -> asyncpg.Pool:
+    """A connection pool; raises `StoreUnavailableError` when Postgres cannot be reached."""
+    try:
+        pool: asyncpg.Pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=size, init=_init, timeout=timeout, command_timeout=60
+        )
+    except UNAVAILABLE as err:
+        raise StoreUnavailableError(f"cannot connect to Postgres: {err}") from err
+    return pool
+
+
+@asynccontextmanager
+async def translated() -> AsyncIterator[None]:
+    """Turn connection-level asyncpg failures into `StoreUnavailableError`."""
+    try:
+        yield
+    except UNAVAILABLE as err:
+        raise StoreUnavailableError(f"Postgres unavailable: {type(err).__name__}: {err}") from err

@@ -1,0 +1,175 @@
+"""Projection tables: how each State field maps to a table, and set-based load/save.
+
+Loading locks the rows (`FOR UPDATE`, in key order, tables in `ENTITY_FIELDS` order) so
+that instances applying events to the same entity serialise instead of losing updates;
+a placeholder row is inserted first for keys not stored yet, so that even the first
+write of an entity is serialised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from golive.domain.model import Artifact, Change, Incident, Release, Rollout, Task, Team, Timeline
+from golive.store import codec
+from golive.store.db import Connection
+
+TIMELINE_SEPARATOR = "\x1f"
+
+Entity = Release | Task | Team | Rollout | Incident | Change | Artifact | Timeline
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    field: str  # State attribute
+    table: str
+    columns: tuple[tuple[str, str], ...]  # (column, SQL type) besides key and doc
+    row: Callable[[Any], tuple[Any, ...]]  # entity -> values of `columns`
+    decode: Callable[[Mapping[str, Any]], Any]
+
+    @staticmethod
+    def db_key(state_key: Any) -> str:
+        if isinstance(state_key, tuple):
+            return TIMELINE_SEPARATOR.join(state_key)
+        return str(state_key)
+
+    def state_key(self, db_key: str) -> Any:
+        if self.field == "timelines":
+            service, _, environment = db_key.partition(TIMELINE_SEPARATOR)
+            return (service, environment)
+        return db_key
+
+
+def _release(r: Release) -> tuple[Any, ...]:
+    return (r.status, r.target_date)
+
+
+def _task(t: Task) -> tuple[Any, ...]:
+    return (t.release, t.team, t.status, t.kind, t.due, t.done_at)
+
+
+def _team(t: Team) -> tuple[Any, ...]:
+    return (t.last_activity, t.events)
+
+
+def _rollout(r: Rollout) -> tuple[Any, ...]:
+    return (r.service, r.environment, r.started_at, r.finished_at, r.outcome)
+
+
+def _incident(i: Incident) -> tuple[Any, ...]:
+    return (i.service, i.environment, i.detected_at, i.resolved_at)
+
+
+def _change(c: Change) -> tuple[Any, ...]:
+    return (c.started_at,)
+
+
+def _timeline(t: Timeline) -> tuple[Any, ...]:
+    return (t.service, t.environment)
+
+
+TS = "timestamptz"
+PROJECTIONS: tuple[Projection, ...] = (
+    Projection(
+        "releases",
+        "releases",
+        (("status", "text"), ("target_date", TS)),
+        _release,
+        codec.decode_release,
+    ),
+    Projection(
+        "tasks",
+        "tasks",
+        (
+            ("release", "text"),
+            ("team", "text"),
+            ("status", "text"),
+            ("kind", "text"),
+            ("due", TS),
+            ("done_at", TS),
+        ),
+        _task,
+        codec.decode_task,
+    ),
+    Projection(
+        "teams", "teams", (("last_activity", TS), ("events", "bigint")), _team, codec.decode_team
+    ),
+    Projection(
+        "rollouts",
+        "rollouts",
+        (
+            ("service", "text"),
+            ("environment", "text"),
+            ("started_at", TS),
+            ("finished_at", TS),
+            ("outcome", "text"),
+        ),
+        _rollout,
+        codec.decode_rollout,
+    ),
+    Projection(
+        "incidents",
+        "incidents",
+        (("service", "text"), ("environment", "text"), ("detected_at", TS), ("resolved_at", TS)),
+        _incident,
+        codec.decode_incident,
+    ),
+    Projection("changes", "changes", (("started_at", TS),), _change, codec.decode_change),
+    Projection("artifacts", "artifacts", (), lambda _a: (), codec.decode_artifact),
+    Projection(
+        "timelines",
+        "timelines",
+        (("service", "text"), ("environment", "text")),
+        _timeline,
+        codec.decode_timeline,
+    ),
+)
+BY_FIELD = {p.field: p for p in PROJECTIONS}
+
+
+async def lock_and_load(
+    conn: Connection, projection: Projection, state_keys: Iterable[Any]
+) -> dict[Any, Any]:
+    """Lock the rows of `state_keys` (creating placeholders) and return the stored entities."""
+    keys = sorted({projection.db_key(k) for k in state_keys})
+    if not keys:
+        return {}
+    table = projection.table
+    await conn.execute(
+        f"INSERT INTO {table} (key) SELECT k FROM unnest($1::text[]) AS k ORDER BY k "
+        "ON CONFLICT (key) DO NOTHING",
+        keys,
+    )
+    rows = await conn.fetch(
+        f"SELECT key, doc FROM {table} WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE", keys
+    )
+    return {
+        projection.state_key(r["key"]): projection.decode(r["doc"])
+        for r in rows
+        if r["doc"] is not None
+    }
+
+
+async def save(conn: Connection, projection: Projection, entities: Mapping[Any, Any]) -> None:
+    """Write entities back in one statement (rows exist: `lock_and_load` made them)."""
+    if not entities:
+        return
+    keys = [projection.db_key(k) for k in entities]
+    docs = [codec.encode(e) for e in entities.values()]
+    rows = [projection.row(e) for e in entities.values()]
+    columns = [c for c, _ in projection.columns]
+    casts = [t for _, t in projection.columns]
+    arrays = [[row[i] for row in rows] for i in range(len(columns))]
+    sets = ", ".join(["doc = u.doc", *(f"{c} = u.{c}" for c in columns), "updated_at = now()"])
+    params = ", ".join(f"${i + 3}::{t}[]" for i, t in enumerate(casts))
+    unnest = f"unnest($1::text[], $2::jsonb[]{', ' + params if params else ''})"
+    aliases = ", ".join(["key", "doc", *columns])
+    await conn.execute(
+        f"UPDATE {projection.table} AS t SET {sets} "
+        f"FROM {unnest} AS u({aliases}) WHERE t.key = u.key",
+        keys,
+        docs,
+        *arrays,
+    )
