@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test unit lint schemas clean
+.PHONY: test unit integration demo lint schemas clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,14 @@ $(STAMP): pyproject.toml
 ## test: the whole suite (unit + integration)
 test: $(STAMP)
 	$(BIN)/pytest tests
+
+## demo: embedded broker + Postgres, golive, and a simulated production rollout
+demo: $(STAMP)
+	$(BIN)/golive demo
+
+## integration: the tests with a real broker and Postgres only
+integration: $(STAMP)
+	$(BIN)/pytest tests/integration
 
 ## unit: the pure, fast tests only
 unit: $(STAMP)

@@ -132,3 +132,69 @@ async def run(
         metrics.ready.set(0)
     log.info("stopped")
     return 0
+
+
+async def run_demo(settings: Settings, *, live_seconds: float = 90.0) -> int:
+    """`golive demo`: embedded broker and Postgres unless configured, the service, and a
+    simulated production rollout played through Kafka. Ctrl-C stops all of it."""
+    from golive.demo.scenario import demo_catalog_path, release_id, scenario
+    from golive.embedded.broker import EmbeddedBroker
+    from golive.embedded.postgres import EmbeddedPostgres
+    from golive.ingest.producer import ensure_topics, play
+
+    clock = SystemClock()
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    with contextlib.ExitStack() as embedded:
+        overrides: dict[str, object] = {}
+        if not settings.kafka_bootstrap_servers:
+            broker = embedded.enter_context(EmbeddedBroker())
+            overrides["kafka_bootstrap_servers"] = [broker.bootstrap_servers]
+            print(f"embedded Kafka-compatible broker (Tansu) on {broker.bootstrap_servers}")
+        if settings.database_url is None:
+            postgres = embedded.enter_context(EmbeddedPostgres())
+            overrides["database_url"] = postgres.dsn
+            print(f"embedded PostgreSQL on {postgres.dsn}")
+        if settings.catalog_file is None:
+            overrides["catalog_file"] = demo_catalog_path()
+        demo = settings.model_copy(update=overrides)
+        demo = Settings(**{**demo.model_dump(), **overrides})
+        await ensure_topics(demo, [*demo.kafka_topics, demo.kafka_dlq_topic])
+        service = asyncio.create_task(run(demo, clock, stop, handle_signals=False))
+        records = scenario(clock.now(), live_seconds=live_seconds)
+        base = f"http://{demo.http_listen}"
+        print(
+            f"""
+golive demo is running. Open:
+  {base}/api/v1/releases/{release_id(clock.now())}   the release: progress, objectives, tasks
+  {base}/api/v1/rollouts      rollouts with downtime and degraded time
+  {base}/api/v1/deployments   deployments, failures, rework
+  {base}/api/v1/teams         team activity and idle flags
+  {base}/metrics              Prometheus metrics
+  {base}/docs                 the API (OpenAPI at {base}/openapi.json)
+Playing {len(records)} events ({live_seconds:.0f} s of live rollouts). Ctrl-C stops everything.
+""",
+            flush=True,
+        )
+
+        started = clock.now()
+        history = sum(1 for r in records if r.at <= started)
+        print(
+            f"  {started:%H:%M:%S}  {history} events of the last three weeks (history)", flush=True
+        )
+
+        def show(record: object) -> None:
+            label = getattr(record, "label", "")
+            if label and getattr(record, "at", started) > started:
+                print(f"  {clock.now():%H:%M:%S}  {label}", flush=True)
+
+        player = asyncio.create_task(play(demo, records, clock, stop, show))
+        done, _ = await asyncio.wait({service, player}, return_when=asyncio.FIRST_COMPLETED)
+        if player in done and player.exception() is None and not stop.is_set():
+            print("\nscenario played; golive keeps running. Ctrl-C to stop.", flush=True)
+            await asyncio.wait({service}, return_when=asyncio.FIRST_EXCEPTION)
+        stop.set()
+        code = await service
+        await player
+    print("demo stopped; embedded broker and Postgres shut down.")
+    return code

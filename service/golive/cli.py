@@ -86,6 +86,14 @@ def run_command(_args: argparse.Namespace) -> int:
     return asyncio.run(app.run(settings))
 
 
+def demo_command(args: argparse.Namespace) -> int:
+    from golive import app, logs
+
+    settings = load_settings()
+    logs.configure("WARNING")
+    return asyncio.run(app.run_demo(settings, live_seconds=args.live_seconds))
+
+
 def migrate_command(_args: argparse.Namespace) -> int:
     from golive.store.db import create_pool
     from golive.store.migrations import migrate
@@ -168,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the service (consume, store, serve HTTP)")
     run.set_defaults(handler=run_command)
+    demo = commands.add_parser(
+        "demo",
+        help="embedded broker + Postgres (unless configured), golive, and a simulated rollout",
+    )
+    demo.add_argument("--live-seconds", type=float, default=90.0, help="length of the live part")
+    demo.set_defaults(handler=demo_command)
     mig = commands.add_parser("migrate", help="apply database migrations and exit")
     mig.set_defaults(handler=migrate_command)
     rep = commands.add_parser("replay", help="rebuild every projection from the events table")

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = None
     kafka_max_batch: int = Field(default=2000, ge=1)
+    # How long the group waits for a crashed instance before reassigning its partitions.
+    kafka_session_timeout: timedelta = timedelta(seconds=10)
     database_url: SecretStr | None = None
     http_listen: str = "127.0.0.1:8080"
     alertmanager_url: str | None = None
@@ -65,7 +67,7 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: Any) -> Any:
         return _split(value)
 
-    @field_validator("evaluation_interval", mode="before")
+    @field_validator("evaluation_interval", "kafka_session_timeout", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value

@@ -9,8 +9,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -35,6 +37,7 @@ def service_env(bootstrap: str, topic: str, database_url: str, **extra: str) -> 
         "GOLIVE_KAFKA_DLQ_TOPIC": f"{topic}.dlq",
         "GOLIVE_DATABASE_URL": database_url,
         "GOLIVE_HTTP_LISTEN": f"127.0.0.1:{free_port()}",
+        "GOLIVE_KAFKA_SESSION_TIMEOUT": "6s",
         **extra,
     }
 
@@ -82,14 +85,19 @@ async def _serving(service: InProcess) -> bool:
         return False
 
 
-def spawn(env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """`golive run` as a child process (stderr kept for failure reports)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "golive", "run"],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def spawn(env: Mapping[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """`golive run` as a child process. Its log goes to a file (a pipe nobody reads
+    would fill up and block it); the path is printed so a failed test shows it."""
+    if log is None:
+        log = Path(tempfile.mkstemp(prefix="golive-run-", suffix=".log")[1])
+    print(f"golive run log: {log}")
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "golive", "run"],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
 
 
 async def wait_for(check: Any, *, timeout: float, what: str, interval: float = 0.1) -> None:

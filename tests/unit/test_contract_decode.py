@@ -343,3 +343,23 @@ def test_structured_cloudevent_whose_data_is_not_an_object_is_rejected() -> None
         "data": [1],
     }
     assert rejected(encode(envelope)).kind is RejectionKind.NOT_OBJECT
+
+
+def test_nul_character_is_rejected_because_postgres_cannot_store_it() -> None:
+    doc = cdevent_doc()
+    doc["subject"]["id"] = "check\u0000out"
+    rejection = rejected(encode(doc))
+    assert rejection.kind is RejectionKind.INVALID_CONTENT
+    assert "NUL" in rejection.reason
+
+
+def test_nan_is_not_json() -> None:
+    value = encode(cdevent_doc()).replace(b'"checkout"', b'"checkout", "x": NaN')
+    rejection = rejected(value)
+    assert rejection.kind is RejectionKind.NOT_JSON
+    assert "NaN" in rejection.reason
+
+
+def test_nul_in_a_binary_header_is_rejected() -> None:
+    headers = [("ce_specversion", b"1.0"), ("ce_id", b"a\x00b")]
+    assert rejected(encode(GOOD), headers).kind is RejectionKind.NOT_UTF8

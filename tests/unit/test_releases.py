@@ -227,3 +227,29 @@ def test_objectives_are_met_or_not_from_the_release_kpis() -> None:
     assert status["downtime"] == (30, False)
     assert status["done"] == (1.0, True)
     assert status["lead"] == (None, None)  # no data yet: neither met nor missed
+
+
+def test_rescheduling_a_done_task_keeps_it_done() -> None:
+    state = apply_all(
+        [
+            task(
+                "scheduled",
+                "T1",
+                time=at(0),
+                release="R1",
+                team="payments",
+                dueDate="2026-11-10T12:00:00Z",
+            ),
+            task("updated", "T1", time=at(10), status="done"),
+            task(
+                "scheduled",
+                "T1",
+                time=at(20),
+                release="R1",
+                team="payments",
+                dueDate="2026-11-12T12:00:00Z",
+            ),
+        ]
+    )
+    t = state.tasks["T1"]
+    assert (t.status, t.due) == ("done", datetime(2026, 11, 12, 12, tzinfo=UTC))

@@ -101,3 +101,33 @@ def test_any_event_attributed_to_the_team_is_activity() -> None:
 def test_catalog_teams_are_listed_even_before_any_event() -> None:
     names = [s.team for s in all_team_statuses(apply_all([]), PARIS, utc(1, 9))]
     assert names == ["payments"]
+
+
+def test_an_update_of_the_teams_task_that_names_no_team_is_activity() -> None:
+    state = with_open_work("storefront", utc(1, 9))
+    state = apply_all(
+        [
+            task("scheduled", "T2", time=utc(1, 9), release="R1", team="storefront"),
+            task("updated", "T2", time=utc(2, 9), status="done"),
+        ],
+        PARIS,
+        state=state,
+    )
+    status = team_status(state, "storefront", PARIS, utc(2, 10))
+    assert status.last_activity == utc(2, 9)
+    assert not status.idle
+
+
+def test_rollout_progress_of_an_owned_service_is_the_owners_activity() -> None:
+    state = with_open_work("payments", utc(1, 8))
+    events = [
+        cdevent(
+            "golive-rollout.started",
+            "r1",
+            {"service": "checkout", "environment": "prod", "toVersion": "2", "desiredInstances": 2},
+            time=utc(2, 8),
+        ),
+        cdevent("golive-rollout.progressed", "r1", {"readyOld": 1, "readyNew": 1}, time=utc(2, 15)),
+    ]
+    state = apply_all(events, PARIS, state=state)
+    assert team_status(state, "payments", PARIS, utc(2, 16)).last_activity == utc(2, 15)

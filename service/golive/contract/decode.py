@@ -91,6 +91,8 @@ def _binary_attributes(headers: Headers) -> dict[str, Any] | None:
         if isinstance(raw_value, bytes):
             try:
                 text = raw_value.decode("utf-8")
+                if "\x00" in text:
+                    raise UnicodeDecodeError("utf-8", raw_value, 0, 1, "NUL character")
             except UnicodeDecodeError as err:
                 raise RejectedError(
                     RejectionKind.NOT_UTF8, f"header {raw_key!r} is not valid UTF-8: {err}"
@@ -111,14 +113,26 @@ def _parse_json(value: bytes | None) -> dict[str, Any]:
             RejectionKind.NOT_UTF8,
             f"the value is not valid UTF-8 (byte {err.start}: {err.reason})",
         ) from None
+    if "\\u0000" in text or "\x00" in text:
+        # Postgres text and jsonb cannot hold NUL: refuse here rather than fail the batch.
+        raise RejectedError(
+            RejectionKind.INVALID_CONTENT, "the value contains a NUL character (\\u0000)"
+        )
     try:
-        body = json.loads(text)
+        body = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
         raise RejectedError(
             RejectionKind.NOT_JSON,
             f"the value is not JSON: {err.msg} at line {err.lineno} column {err.colno}",
         ) from None
     return _expect_object(body, "the value")
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (RFC 8259) and cannot be stored in jsonb.
+    raise RejectedError(
+        RejectionKind.NOT_JSON, f"the value is not JSON: {name} is not a JSON number"
+    )
 
 
 def _expect_object(value: Any, what: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ class RejectionKind(StrEnum):
     INVALID_TIMESTAMP = "invalid_timestamp"
     INVALID_CONTENT = "invalid_content"
     INCONSISTENT = "inconsistent"
+    STORE_REFUSED = "store_refused"  # decoded, but Postgres refused to store it
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,7 @@ class Task(Stamped):
     status: TaskStatus = "todo"
     created_at: datetime | None = None  # earliest event time seen for the task
     started_at: datetime | None = None  # earliest move to in_progress
+    last_event_at: datetime | None = None  # latest event about the task: its team's activity
     stamps: Mapping[str, Stamp] = field(default_factory=dict)
 
     @property
@@ -132,6 +133,7 @@ class Rollout(Stamped):
     finished_at: datetime | None = None
     outcome: RolloutOutcome | None = None
     samples: tuple[Sample, ...] = ()  # sorted by (time, key)
+    last_event_at: datetime | None = None  # latest event about the rollout: owner's activity
     stamps: Mapping[str, Stamp] = field(default_factory=dict)
 
     @property

@@ -201,14 +201,16 @@ def _task(state: State, event: Event, team: str | None) -> State:
     stamp = stamp_of(event)
     fields: dict[str, object] = {}
     if isinstance(c, TaskScheduled | TaskUpdated):
+        # Only what the producer sent: a re-sent `scheduled` must not reset the status.
+        sent = c.model_fields_set
         fields = {
             "release": c.release,
             "team": c.team or (team if isinstance(c, TaskScheduled) else None),
             "title": c.title,
             "due": c.due_date,
-            "kind": c.kind,
+            "kind": c.kind if "kind" in sent else None,
             "owner": c.owner,
-            "status": c.status,
+            "status": c.status if "status" in sent else None,
         }
     elif isinstance(c, TicketContent):
         fields = {
@@ -221,7 +223,11 @@ def _task(state: State, event: Event, team: str | None) -> State:
             "status": "done" if event.kind.predicate == "closed" else None,
         }
     task = task.merge(stamp, **{k: v for k, v in fields.items() if v is not None})
-    task = replace(task, created_at=earliest(task.created_at, event.time))
+    task = replace(
+        task,
+        created_at=earliest(task.created_at, event.time),
+        last_event_at=latest(task.last_event_at, event.time),
+    )
     if fields.get("status") == "in_progress":
         task = replace(task, started_at=earliest(task.started_at, event.time))
     # A task may name a release before it is planned; `known_releases` lists those too.
@@ -253,6 +259,7 @@ def _rollout(state: State, event: Event, _team: str | None) -> State:
             rollout = replace(rollout, samples=tuple(samples))
     elif isinstance(c, RolloutFinished):
         rollout = rollout.merge(stamp, outcome=c.outcome, finished_at=event.time)
+    rollout = replace(rollout, last_event_at=latest(rollout.last_event_at, event.time))
     # A finished rollout is a deployment signal, derived from the entity when KPIs are
     # computed (`delivery.rollout_signals`): its service may be known only later.
     return replace(state, rollouts=_put(state.rollouts, rollout.id, rollout))

@@ -36,18 +36,32 @@ def team_status(state: State, team: str, catalog: Catalog, now: datetime) -> Tea
         and (r := state.releases.get(t.release)) is not None
         and r.is_open
     ]
-    known = state.teams.get(team)
-    since = known.last_activity if known else None
+    last_activity = last_activity_of(state, team, catalog)
+    since = last_activity
     if since is None:
         since = min((t.created_at for t in open_tasks if t.created_at), default=None)
     quiet = policy.calendar.business_seconds(since, now) if since is not None else 0.0
     return TeamStatus(
         team=team,
         open_tasks=len(open_tasks),
-        last_activity=known.last_activity if known else None,
+        last_activity=last_activity,
         quiet_business_seconds=quiet,
         idle_after_seconds=policy.idle_after.total_seconds(),
     )
+
+
+def last_activity_of(state: State, team: str, catalog: Catalog) -> datetime | None:
+    """The team's latest activity: events attributed to it, and any event about its tasks
+    or about rollouts of the services it owns (a bare `task.updated` names no team)."""
+    known = state.teams.get(team)
+    times = [known.last_activity] if known and known.last_activity else []
+    times += [t.last_event_at for t in state.tasks.values() if t.team == team and t.last_event_at]
+    times += [
+        r.last_event_at
+        for r in state.rollouts.values()
+        if r.last_event_at and catalog.owner(r.service) == team
+    ]
+    return max(times, default=None)
 
 
 def all_team_statuses(state: State, catalog: Catalog, now: datetime) -> list[TeamStatus]:

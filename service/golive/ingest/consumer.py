@@ -23,7 +23,7 @@ from aiokafka.structs import OffsetAndMetadata  # type: ignore[import-untyped]
 
 from golive.clock import Clock
 from golive.config import Settings
-from golive.contract import Rejection, decode_record
+from golive.contract import Rejection, RejectionKind, decode_record
 from golive.domain.catalog import Catalog
 from golive.health import Health
 from golive.ingest.dead_letters import DeadLetter, send_dead_letters
@@ -31,7 +31,7 @@ from golive.ingest.kafka import BROKER_ERRORS, make_consumer, make_producer
 from golive.metrics.ingest import IngestMetrics
 from golive.store.batches import BatchResult, IncomingEvent, load_offsets, write_batch
 from golive.store.db import translated
-from golive.store.errors import StoreUnavailableError
+from golive.store.errors import StoreRejectedError, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +154,11 @@ class Ingestor:
             offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
         async with self._batch_lock:
             if generation != self._generation:
-                # Partitions were reassigned (and sought to their stored offsets) after
-                # this batch was fetched: drop it, its records are fetched again.
-                log.info("dropping a batch fetched before a rebalance")
+                # Partitions were reassigned after this batch was fetched, so it may come
+                # from before or after their seek: drop it and seek again to the offsets
+                # stored with the state, from where its records are fetched again.
+                log.info("dropping a batch fetched during a rebalance")
+                await self._load_and_seek(list(consumer.assignment()), stop)
                 return
             if letters:
                 now = self.clock.now()
@@ -167,7 +169,11 @@ class Ingestor:
                     "broker",
                     stop,
                 )
-            result = await self._retry(lambda: self._write(incoming, offsets), "database", stop)
+            try:
+                result = await self._retry(lambda: self._write(incoming, offsets), "database", stop)
+            except StoreRejectedError as err:
+                log.error("Postgres refused a batch (%s): isolating the event(s) it refuses", err)
+                result = await self._write_isolating(producer, incoming, offsets, stop)
             self._positions.update(offsets)
         await self._commit_kafka(consumer, offsets)
         self._record(result, incoming, letters, started)
@@ -205,6 +211,50 @@ class Ingestor:
                 conn, incoming, offsets, group_id=self.settings.kafka_group_id, catalog=self.catalog
             )
         self.health.report("database", True)
+        return result
+
+    async def _write_isolating(
+        self,
+        producer: Any,
+        incoming: Sequence[IncomingEvent],
+        offsets: dict[tuple[str, int], int],
+        stop: asyncio.Event,
+    ) -> BatchResult:
+        """One event per transaction; those Postgres refuses are dead-lettered, so that a
+        poison record never wedges its partition."""
+        result = BatchResult()
+        refused: list[DeadLetter] = []
+        for item in incoming:
+            try:
+                one = await self._retry(lambda item=item: self._write([item], {}), "database", stop)  # type: ignore[misc]
+            except StoreRejectedError as err:
+                reason = Rejection(
+                    RejectionKind.STORE_REFUSED, f"Postgres refused the event: {err}"
+                )
+                refused.append(
+                    DeadLetter(
+                        item.topic or "",
+                        item.partition or 0,
+                        item.offset or 0,
+                        None,
+                        item.payload,
+                        [(k, v.encode()) for k, v in item.headers],
+                        reason,
+                    )
+                )
+                continue
+            result.applied.update(one.applied)
+            result.duplicates.update(one.duplicates)
+        if refused:
+            now = self.clock.now()
+            await self._retry(
+                lambda: send_dead_letters(producer, self.settings.kafka_dlq_topic, refused, now),
+                "broker",
+                stop,
+            )
+            self.metrics.events.labels("unknown", "dead_lettered").inc(len(refused))
+            self.metrics.dead_letters.labels(str(RejectionKind.STORE_REFUSED)).inc(len(refused))
+        await self._retry(lambda: self._write([], offsets), "database", stop)
         return result
 
     async def _commit_kafka(
@@ -269,18 +319,31 @@ class Ingestor:
         """Position each assigned partition at the offset stored with the state."""
         if self._consumer is None or not assigned:
             return
+        async with self._batch_lock:  # no batch commits between loading and seeking
+            stored = await self._load_and_seek(assigned, stop)
+        log.info(
+            "assigned %s",
+            {
+                f"{tp.topic}[{tp.partition}]": stored.get((tp.topic, tp.partition), "beginning")
+                for tp in assigned
+            },
+        )
+
+    async def _load_and_seek(
+        self, assigned: Sequence[TopicPartition], stop: asyncio.Event
+    ) -> dict[tuple[str, int], int]:
+        """Seek to the stored offsets; the caller holds the batch lock."""
         keys = [(tp.topic, tp.partition) for tp in assigned]
 
         async def load() -> dict[tuple[str, int], int]:
             async with translated(), self.pool.acquire() as conn:
                 return await load_offsets(conn, self.settings.kafka_group_id, keys)
 
-        async with self._batch_lock:  # no batch commits between loading and seeking
-            stored = await self._retry(load, "database", stop)
-            self._seek(assigned, stored)
-            # After the seek: any batch fetched before this point is stale.
-            self._generation += 1
-        log.info("assigned %s", {f"{t}[{p}]": stored.get((t, p), "beginning") for t, p in keys})
+        stored = await self._retry(load, "database", stop)
+        self._seek(assigned, stored)
+        # After the seek: any batch fetched before this point is stale.
+        self._generation += 1
+        return stored
 
     def _seek(self, assigned: Sequence[TopicPartition], stored: dict[tuple[str, int], int]) -> None:
         assert self._consumer is not None

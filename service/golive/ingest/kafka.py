@@ -43,8 +43,10 @@ def make_consumer(settings: Settings, **overrides: Any) -> AIOKafkaConsumer:
         "enable_auto_commit": False,  # offsets are committed after Postgres, by golive
         "auto_offset_reset": "earliest",  # a new group starts from the beginning: nothing lost
         "max_poll_records": settings.kafka_max_batch,
-        "session_timeout_ms": 10_000,
-        "heartbeat_interval_ms": 3_000,
+        "session_timeout_ms": int(settings.kafka_session_timeout.total_seconds() * 1000),
+        "heartbeat_interval_ms": max(
+            500, int(settings.kafka_session_timeout.total_seconds() * 1000) // 6
+        ),
         "max_poll_interval_ms": 600_000,
     }
     return AIOKafkaConsumer(**(options | overrides))

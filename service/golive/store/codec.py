@@ -266,6 +266,7 @@ def decode_task(doc: Mapping[str, Any]) -> Task:
         status=d.get("status", _one_of(_TASK_STATUSES), "todo"),
         created_at=d.opt("created_at", _time),
         started_at=d.opt("started_at", _time),
+        last_event_at=d.opt("last_event_at", _time),
         stamps=d.get("stamps", _stamps, {}),
     )
 
@@ -305,6 +306,7 @@ def decode_rollout(doc: Mapping[str, Any]) -> Rollout:
         finished_at=d.opt("finished_at", _time),
         outcome=d.opt("outcome", _one_of(_ROLLOUT_OUTCOMES)),
         samples=d.get("samples", _tuple_of(_sample), ()),
+        last_event_at=d.opt("last_event_at", _time),
         stamps=d.get("stamps", _stamps, {}),
     )
 

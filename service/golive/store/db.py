@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from golive.store.errors import StoreUnavailableError
+from golive.store.errors import StoreRejectedError, StoreUnavailableError
 
 # A connection, whether taken from a pool or opened directly.
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
@@ -50,3 +50,8 @@ async def translated() -> AsyncIterator[None]:
         yield
     except UNAVAILABLE as err:
         raise StoreUnavailableError(f"Postgres unavailable: {type(err).__name__}: {err}") from err
+    except (
+        asyncpg.exceptions.DataError,
+        asyncpg.exceptions.IntegrityConstraintViolationError,
+    ) as err:
+        raise StoreRejectedError(f"{type(err).__name__}: {err}") from err

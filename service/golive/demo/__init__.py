@@ -1,0 +1,1 @@
+"""The `golive demo` story: a realistic production rollout played through Kafka."""
