@@ -250,3 +250,40 @@ async def test_restart_resumes_from_the_stored_offsets(
     )
     assert duplicates == 0  # nothing of the first run was read again
     assert (await dump_state(database_url))["events"] == 400
+
+
+@pytest.mark.asyncio
+async def test_demo_scenario_through_kafka_reaches_the_story_state(
+    kafka_bootstrap: str, topic: str, database_url: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from golive.demo.scenario import demo_catalog_path, release_id, scenario
+
+    now = datetime.now(UTC)
+    records = scenario(now, live_seconds=60)
+    env = service_env(
+        kafka_bootstrap, topic, database_url, GOLIVE_CATALOG_FILE=str(demo_catalog_path())
+    )
+    async with running(env) as service:
+        landed = await produce(
+            kafka_bootstrap, topic, [(r.key, r.value, list(r.headers)) for r in records]
+        )
+        await wait_consumed(database_url, landed)
+        release = (await service.get(f"/api/v1/releases/{release_id(now)}")).json()
+        rollouts = (await service.get("/api/v1/rollouts")).json()
+        deployments = (await service.get("/api/v1/deployments")).json()
+        teams = {t["team"]: t for t in (await service.get("/api/v1/teams")).json()}
+    assert (await dump_state(database_url))["events"] == len(records)
+    assert release["status"] == "open"
+    assert 0.5 < release["progress"] < 1
+    assert any(t["overdue"] for t in release["taskList"])
+    assert any(t["kind"] == "corrective" and t["status"] != "done" for t in release["taskList"])
+    assert {o["id"]: o["met"] for o in release["objectives"]}  # evaluated
+    by_service = {r["service"]: r for r in rollouts}
+    assert by_service["checkout"]["downtimeSeconds"] > 5
+    assert by_service["storefront-web"]["downtimeSeconds"] == 0
+    assert by_service["api-gateway"]["outcome"] == "failed"
+    assert any(d["service"] == "payments-api" and d["outcome"] == "failed" for d in deployments)
+    assert teams["data"]["idle"] is True
+    assert [name for name, t in teams.items() if t["idle"]] == ["data"]
