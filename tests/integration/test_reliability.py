@@ -231,3 +231,54 @@ def _settings(env: dict[str, str]):  # type: ignore[no-untyped-def]
     from tests.integration.service import settings_for
 
     return settings_for(env)
+
+
+@pytest.mark.asyncio
+async def test_not_ready_while_postgres_is_unreachable(kafka_bootstrap: str, topic: str) -> None:
+    from tests.integration.service import free_port
+
+    env = service_env(
+        kafka_bootstrap, topic, f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    )
+    async with running(env) as service:
+        await wait_for(
+            lambda: _not_ready_because(service, "database"),
+            timeout=20,
+            what="/readyz naming the database",
+        )
+        assert (await service.get("/healthz")).status_code == 200
+
+
+async def _not_ready_because(service: object, component: str) -> bool:
+    response = await service.get("/readyz")  # type: ignore[attr-defined]
+    return bool(response.status_code == 503 and component in response.json()["problems"])
+
+
+@pytest.mark.asyncio
+async def test_broker_down_at_start_then_up_loses_nothing(database_url: str) -> None:
+    from golive.embedded.broker import EmbeddedBroker
+    from golive.ingest.producer import ensure_topics
+    from tests.integration.service import free_port, settings_for
+
+    port = free_port()
+    env = service_env(f"127.0.0.1:{port}", "golive.events", database_url)
+    broker = EmbeddedBroker(port=port)
+    try:
+        async with running(env) as service:
+            await wait_for(
+                lambda: _not_ready_because(service, "broker"),
+                timeout=30,
+                what="/readyz naming the broker",
+            )
+            broker.start()
+            await ensure_topics(settings_for(env), ["golive.events"])
+            landed = await produce(broker.bootstrap_servers, "golive.events", STREAM[:300])
+            await wait_consumed(database_url, landed, timeout=120)
+            await wait_for(lambda: _ready(service), timeout=30, what="/readyz 200")
+    finally:
+        broker.stop()
+    assert (await dump_state(database_url))["events"] == 300
+
+
+async def _ready(service: object) -> bool:
+    return bool((await service.get("/readyz")).status_code == 200)  # type: ignore[attr-defined]

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 FETCH_TIMEOUT_MS = 500
 KAFKA_COMMIT_TIMEOUT = 10.0
+CLOSE_TIMEOUT = 3.0
 # Headers kept in the events table: the CloudEvents ones and the content type.
 KEPT_HEADER_PREFIXES = ("ce_", "content-type")
 
@@ -380,6 +381,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 async def _close(consumer: AIOKafkaConsumer, producer: Any) -> None:
     for client in (consumer, producer):
         try:
-            await asyncio.wait_for(client.stop(), 10)
+            # Bounded: with the broker gone, leaving the group would wait for nothing.
+            await asyncio.wait_for(client.stop(), CLOSE_TIMEOUT)
         except (*BROKER_ERRORS, TimeoutError) as err:
             log.warning("closing %s: %s", type(client).__name__, err)
