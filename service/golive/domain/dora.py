@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from golive.domain.delivery import Deployment, Recovery, deliveries, delivery_of
+from golive.domain.delivery import Delivery, Deployment, Recovery, deliveries, delivery_of
 from golive.domain.state import State
 
 WINDOWS: dict[str, timedelta] = {"7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -123,33 +123,28 @@ def figures(
     )
 
 
-def dora(
-    state: State, service: str, environment: str, window: timedelta, now: datetime
+def delivery_figures(
+    state: State, delivery: Delivery, window: timedelta, now: datetime
 ) -> DoraFigures:
-    """DORA figures of one (service, environment) over `(now - window, now]`."""
-    delivery = delivery_of(state, service, environment)
+    """DORA figures of one derived delivery history over `(now - window, now]`."""
     return figures(
         state,
         delivery.deployments,
         delivery.recoveries,
-        service=service,
-        environment=environment,
+        service=delivery.service,
+        environment=delivery.environment,
         window=window,
         now=now,
     )
 
 
+def dora(
+    state: State, service: str, environment: str, window: timedelta, now: datetime
+) -> DoraFigures:
+    """DORA figures of one (service, environment) over `(now - window, now]`."""
+    return delivery_figures(state, delivery_of(state, service, environment), window, now)
+
+
 def dora_all(state: State, window: timedelta, now: datetime) -> list[DoraFigures]:
-    """DORA figures of every (service, environment) with a deployment or an incident."""
-    return [
-        figures(
-            state,
-            delivery.deployments,
-            delivery.recoveries,
-            service=service,
-            environment=environment,
-            window=window,
-            now=now,
-        )
-        for (service, environment), delivery in deliveries(state).items()
-    ]
+    """DORA figures of every (service, environment) with a deployment, rollout or incident."""
+    return [delivery_figures(state, d, window, now) for d in deliveries(state).values()]
