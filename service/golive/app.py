@@ -17,11 +17,14 @@ from prometheus_client import CollectorRegistry
 from golive.api.app import create_app
 from golive.clock import Clock, SystemClock
 from golive.config import Settings, load_catalog
+from golive.evaluation import Evaluator
 from golive.health import Health
 from golive.ingest.consumer import Backoff, Ingestor, Stopping
 from golive.metrics.ingest import IngestMetrics
+from golive.metrics.kpis import KpiCollector, LeaderMetrics
 from golive.store.db import create_pool
 from golive.store.errors import StoreUnavailableError
+from golive.store.leader import LeaderLock
 from golive.store.migrations import migrate
 
 log = logging.getLogger("golive")
@@ -113,6 +116,9 @@ async def run(
 
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry)
+    leader_metrics = LeaderMetrics(registry)
+    collector = KpiCollector()
+    registry.register(collector)
     health = Health()
     pool: asyncpg.Pool | None = None
     app = create_app(
@@ -127,8 +133,20 @@ async def run(
             return 0
         stack.push_async_callback(pool.close)
         ingestor = Ingestor(settings, pool, catalog, metrics, health, clock)
+        evaluator = Evaluator(
+            LeaderLock(dsn),
+            pool,
+            catalog,
+            collector,
+            leader_metrics,
+            clock,
+            settings.evaluation_interval.total_seconds(),
+        )
         metrics.ready.set(1)
-        await ingestor.run(stop)
+        # Either task failing stops the other and the service (same shutdown path).
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(ingestor.run(stop), name="ingest")
+            tasks.create_task(evaluator.run(stop), name="evaluation")
         metrics.ready.set(0)
     log.info("stopped")
     return 0

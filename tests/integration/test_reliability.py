@@ -63,6 +63,7 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> int:
     finally:
         if process.poll() is None:
             process.kill()
+        process.wait(10)
 
 
 @pytest.mark.asyncio
@@ -97,6 +98,7 @@ async def test_kill_9_at_random_points_gives_the_state_of_an_uninterrupted_run(
     finally:
         if process.poll() is None:
             process.kill()
+        process.wait(10)
     assert kills == 3
     crashed = await dump_state(database_url)
     assert crashed == await reference_state(kafka_bootstrap, topic, postgres_dsn)
@@ -156,6 +158,7 @@ async def test_three_instances_in_one_group_give_the_state_of_one(
         for p in processes:
             if p.poll() is None:
                 p.kill()
+            p.wait(10)
     assert codes == [0, 0, 0]
     assert await dump_state(database_url) == await reference_state(
         kafka_bootstrap, topic, postgres_dsn
@@ -179,6 +182,7 @@ async def test_sigterm_finishes_the_batch_and_exits_0_within_seconds(
     finally:
         if process.poll() is None:
             process.kill()
+        process.wait(10)
     assert code == 0
     assert elapsed < 15
 

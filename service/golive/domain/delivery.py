@@ -41,6 +41,10 @@ class Deployment:
     rework: bool = False
     # False for a failed rollout nothing else described: it never served traffic.
     completed: bool = True
+    # A rollout to this version finished failed or rolled back. Unlike `failed_at` (which
+    # a later signal may move to another version), this only ever turns on: it feeds the
+    # monotonic `golive_deployments_total{outcome="failed"}` counter.
+    attempt_failed: bool = False
 
     @property
     def outcome(self) -> DeploymentOutcome:
@@ -194,7 +198,8 @@ def derive(
                 walk.restore(signal.time)
             walk.current = signal.version
         elif kind in (SignalKind.ROLLOUT_FAILED, SignalKind.ROLLOUT_ROLLEDBACK):
-            walk.deploy(signal, completed=signal.version in walk.deployments)
+            attempt = walk.deploy(signal, completed=signal.version in walk.deployments)
+            walk.deployments[attempt.version] = replace(attempt, attempt_failed=True)
             walk.fail(signal.version, signal)
             if kind in _RESTORING_ROLLBACKS and was_open:
                 walk.restore(signal.time)

@@ -88,22 +88,23 @@ def lead_times(
 
 
 def figures(
-    state: State,
-    deployments: Sequence[Deployment],
-    recoveries: Sequence[Recovery],
+    deployments: Iterable[Deployment],
+    recoveries: Iterable[Recovery],
+    shipped: Iterable[tuple[datetime, float]],
     *,
     service: str,
     environment: str,
     window: timedelta,
     now: datetime,
 ) -> DoraFigures:
-    """DORA figures of a set of deployments and recoveries over `(now - window, now]`."""
+    """DORA figures over `(now - window, now]` of deployments, recoveries and changes
+    shipped (`(first deployment time, lead time seconds)` per change)."""
     start = now - window
     in_window = [d for d in deployments if _in_window(d.deployed_at, start, now)]
-    leads = [
-        seconds
-        for shipped, seconds in lead_times(state, deployments).values()
-        if _in_window(shipped, start, now)
+    restored = [
+        r.seconds
+        for r in recoveries
+        if r.seconds is not None and _in_window(r.restored_at, start, now)
     ]
     return DoraFigures(
         service=service,
@@ -112,14 +113,10 @@ def figures(
         deployments=len(in_window),
         failed_deployments=sum(d.outcome == "failed" for d in in_window),
         rework_deployments=sum(d.rework for d in in_window),
-        lead_times=tuple(sorted(leads)),
-        recovery_times=tuple(
-            sorted(
-                r.seconds
-                for r in recoveries
-                if r.seconds is not None and _in_window(r.restored_at, start, now)
-            )
+        lead_times=tuple(
+            sorted(s for shipped_at, s in shipped if _in_window(shipped_at, start, now))
         ),
+        recovery_times=tuple(sorted(restored)),
     )
 
 
@@ -128,9 +125,9 @@ def delivery_figures(
 ) -> DoraFigures:
     """DORA figures of one derived delivery history over `(now - window, now]`."""
     return figures(
-        state,
         delivery.deployments,
         delivery.recoveries,
+        lead_times(state, delivery.deployments).values(),
         service=delivery.service,
         environment=delivery.environment,
         window=window,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from golive.contract.content import Objective, ObjectiveKpi, TaskStatus
 from golive.domain.catalog import Catalog
 from golive.domain.delivery import Deployment, Recovery, deliveries
-from golive.domain.dora import figures
+from golive.domain.dora import figures, lead_times
 from golive.domain.forecast import Forecast, daily_throughput, forecast_completion
 from golive.domain.model import Release, Task
-from golive.domain.rollouts import availability
+from golive.domain.rollouts import Availability, availability
 from golive.domain.state import State
 
 TASK_STATUSES: tuple[TaskStatus, ...] = ("todo", "in_progress", "blocked", "done")
@@ -118,34 +119,49 @@ class ObjectiveStatus:
     met: bool | None
 
 
-def release_kpis(state: State, release: Release, now: datetime) -> dict[ObjectiveKpi, float | None]:
-    """Every objective KPI of the release, over its life so far (planned -> closed or now).
+@dataclass(frozen=True, slots=True)
+class ReleaseWindow:
+    """The span a release's objectives are measured over: planned -> closed (or now)."""
 
-    Delivery KPIs cover the release's services in its environment (every environment
-    when it names none); durations are in seconds, frequency per day.
-    """
-    end = release.closed_at if release.closed_at is not None and release.closed_at < now else now
-    start = release.planned_at or end
-    window = max(end - start, timedelta(days=1))
-    deployments: list[Deployment] = []
-    recoveries: list[Recovery] = []
-    for (service, environment), delivery in deliveries(state).items():
-        if service in release.services and release.environment in (None, environment):
-            deployments += delivery.deployments
-            recoveries += delivery.recoveries
+    start: datetime
+    end: datetime
+
+    @staticmethod
+    def of(release: Release, now: datetime) -> ReleaseWindow:
+        end = (
+            release.closed_at if release.closed_at is not None and release.closed_at < now else now
+        )
+        return ReleaseWindow(release.planned_at or end, end)
+
+    @property
+    def length(self) -> timedelta:
+        return max(self.end - self.start, timedelta(days=1))
+
+
+def in_scope(release: Release, service: str | None, environment: str | None) -> bool:
+    """Whether a service in an environment is one the release's objectives measure."""
+    return service in release.services and release.environment in (None, environment)
+
+
+def objective_values(
+    *,
+    deployments: Sequence[Deployment],
+    recoveries: Sequence[Recovery],
+    shipped: Sequence[tuple[datetime, float]],
+    rollouts: Sequence[Availability],
+    progress: Progress,
+    window: ReleaseWindow,
+) -> dict[ObjectiveKpi, float | None]:
+    """Every objective KPI from the release's in-scope facts (durations in seconds)."""
     dora = figures(
-        state, deployments, recoveries, service="*", environment="*", window=window, now=end
+        deployments,
+        recoveries,
+        shipped,
+        service="*",
+        environment="*",
+        window=window.length,
+        now=window.end,
     )
-    rollouts = [
-        a
-        for r in state.rollouts.values()
-        if r.service in release.services
-        and release.environment in (None, r.environment)
-        and r.started_at is not None
-        and start <= r.started_at <= end
-        and (a := availability(r, end)) is not None
-    ]
-    done = progress(state, release.id, now)
     has_deployments = dora.deployments > 0
     return {
         "change_failure_ratio": dora.change_failure_ratio,
@@ -160,18 +176,50 @@ def release_kpis(state: State, release: Release, now: datetime) -> dict[Objectiv
         "rollout_downtime_max": max((a.downtime for a in rollouts), default=None),
         "rollout_downtime_total": sum(a.downtime for a in rollouts) if rollouts else None,
         "rollout_degraded_max": max((a.degraded for a in rollouts), default=None),
-        "tasks_done_ratio": done.ratio,
-        "tasks_overdue": float(sum(done.overdue_by_team.values())),
+        "tasks_done_ratio": progress.ratio,
+        "tasks_overdue": float(sum(progress.overdue_by_team.values())),
     }
+
+
+def release_kpis(state: State, release: Release, now: datetime) -> dict[ObjectiveKpi, float | None]:
+    """Every objective KPI of the release, over its life so far (planned -> closed or now).
+
+    Delivery KPIs cover the release's services in its environment (every environment
+    when it names none); durations are in seconds, frequency per day.
+    """
+    window = ReleaseWindow.of(release, now)
+    deployments: list[Deployment] = []
+    recoveries: list[Recovery] = []
+    for (service, environment), delivery in deliveries(state).items():
+        if in_scope(release, service, environment):
+            deployments += delivery.deployments
+            recoveries += delivery.recoveries
+    rollouts = [
+        a
+        for r in state.rollouts.values()
+        if in_scope(release, r.service, r.environment)
+        and r.started_at is not None
+        and window.start <= r.started_at <= window.end
+        and (a := availability(r, window.end)) is not None
+    ]
+    return objective_values(
+        deployments=deployments,
+        recoveries=recoveries,
+        shipped=list(lead_times(state, deployments).values()),
+        rollouts=rollouts,
+        progress=progress(state, release.id, now),
+        window=window,
+    )
+
+
+def evaluate(objective: Objective, value: float | None) -> ObjectiveStatus:
+    """Met or not by `op`; neither while the KPI has no data."""
+    met = None
+    if value is not None:
+        met = value <= objective.target if objective.op == "<=" else value >= objective.target
+    return ObjectiveStatus(objective, value, met)
 
 
 def objectives(state: State, release: Release, now: datetime) -> list[ObjectiveStatus]:
     kpis = release_kpis(state, release, now)
-    result = []
-    for objective in release.objectives:
-        value = kpis[objective.kpi]
-        met = None
-        if value is not None:
-            met = value <= objective.target if objective.op == "<=" else value >= objective.target
-        result.append(ObjectiveStatus(objective, value, met))
-    return result
+    return [evaluate(objective, kpis[objective.kpi]) for objective in release.objectives]

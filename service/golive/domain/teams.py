@@ -26,7 +26,6 @@ def team_status(state: State, team: str, catalog: Catalog, now: datetime) -> Tea
     """A team with open work in an open release and more business time than its
     `idle_after` since its last activity is idle. A team never heard from counts its
     silence from its oldest open task."""
-    policy = catalog.policy(team)
     open_tasks = [
         t
         for t in state.tasks.values()
@@ -40,10 +39,24 @@ def team_status(state: State, team: str, catalog: Catalog, now: datetime) -> Tea
     since = last_activity
     if since is None:
         since = min((t.created_at for t in open_tasks if t.created_at), default=None)
+    return idle_status(team, len(open_tasks), last_activity, since, catalog, now)
+
+
+def idle_status(
+    team: str,
+    open_tasks: int,
+    last_activity: datetime | None,
+    since: datetime | None,
+    catalog: Catalog,
+    now: datetime,
+) -> TeamStatus:
+    """The idle rule on plain facts: quiet business time since `since` in the team's
+    calendar, against its `idle_after` (both from the catalog)."""
+    policy = catalog.policy(team)
     quiet = policy.calendar.business_seconds(since, now) if since is not None else 0.0
     return TeamStatus(
         team=team,
-        open_tasks=len(open_tasks),
+        open_tasks=open_tasks,
         last_activity=last_activity,
         quiet_business_seconds=quiet,
         idle_after_seconds=policy.idle_after.total_seconds(),

@@ -22,6 +22,7 @@ from typing import Any
 from golive.contract import Event
 from golive.domain.catalog import Catalog
 from golive.domain.state import ENTITY_FIELDS, State, apply_all, touches
+from golive.store import derived
 from golive.store.db import Connection
 from golive.store.projections import BY_FIELD, lock_and_load, save
 
@@ -94,11 +95,16 @@ async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catal
         name: await lock_and_load(conn, BY_FIELD[name], wanted.get(name, ()))
         for name in ENTITY_FIELDS
     }
-    state = apply_all(events, catalog, State(**loaded))
+    before = State(**loaded)
+    state = apply_all(events, catalog, before)
     for name in ENTITY_FIELDS:
         keys = wanted.get(name, set())
         current = getattr(state, name)
         await save(conn, BY_FIELD[name], {k: current[k] for k in keys if k in current})
+    await derived.refresh_deliveries(conn, derived.affected(before, state, wanted))
+    await derived.add_artifact_changes(
+        conn, [a for k, a in state.artifacts.items() if k in wanted.get("artifacts", ())]
+    )
     counts = Counter(e.name for e in events)
     await conn.execute(
         """INSERT INTO event_counts (name, count) SELECT * FROM unnest($1::text[], $2::bigint[])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from golive.domain.model import Artifact, Change, Incident, Release, Rollout, Task, Team, Timeline
+from golive.domain.rollouts import availability
 from golive.store import codec
 from golive.store.db import Connection
 
@@ -47,7 +48,7 @@ def _release(r: Release) -> tuple[Any, ...]:
 
 
 def _task(t: Task) -> tuple[Any, ...]:
-    return (t.release, t.team, t.status, t.kind, t.due, t.done_at)
+    return (t.release, t.team, t.status, t.kind, t.due, t.done_at, t.last_event_at)
 
 
 def _team(t: Team) -> tuple[Any, ...]:
@@ -55,7 +56,21 @@ def _team(t: Team) -> tuple[Any, ...]:
 
 
 def _rollout(r: Rollout) -> tuple[Any, ...]:
-    return (r.service, r.environment, r.started_at, r.finished_at, r.outcome)
+    # A finished rollout's cost does not depend on `now`: store it for the leader's SQL.
+    cost = availability(r, r.finished_at) if r.finished_at is not None else None
+    return (
+        r.service,
+        r.environment,
+        r.started_at,
+        r.finished_at,
+        r.outcome,
+        r.from_version,
+        r.to_version,
+        cost.duration if cost else None,
+        cost.downtime if cost else None,
+        cost.degraded if cost else None,
+        r.last_event_at,
+    )
 
 
 def _incident(i: Incident) -> tuple[Any, ...]:
@@ -89,6 +104,7 @@ PROJECTIONS: tuple[Projection, ...] = (
             ("kind", "text"),
             ("due", TS),
             ("done_at", TS),
+            ("last_event_at", TS),
         ),
         _task,
         codec.decode_task,
@@ -105,6 +121,12 @@ PROJECTIONS: tuple[Projection, ...] = (
             ("started_at", TS),
             ("finished_at", TS),
             ("outcome", "text"),
+            ("from_version", "text"),
+            ("to_version", "text"),
+            ("duration_s", "float8"),
+            ("downtime_s", "float8"),
+            ("degraded_s", "float8"),
+            ("last_event_at", TS),
         ),
         _rollout,
         codec.decode_rollout,

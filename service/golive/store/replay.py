@@ -37,7 +37,8 @@ async def replay(
 ) -> ReplayResult:
     async with conn.transaction():
         await conn.execute("LOCK TABLE events IN SHARE MODE")
-        tables = ", ".join([p.table for p in PROJECTIONS] + ["event_counts"])
+        derived_tables = ["event_counts", "deployments", "recoveries", "artifact_changes"]
+        tables = ", ".join([p.table for p in PROJECTIONS] + derived_tables)
         await conn.execute(f"TRUNCATE {tables}")
         total = int(await conn.fetchval("SELECT count(*) FROM events"))
         done = undecodable = 0

@@ -1,0 +1,144 @@
+"""Derived tables: deployments, recoveries and artifact changes, kept in step with the
+projections inside each batch's transaction so the leader can aggregate them in SQL.
+
+The derivation is the domain's (`domain.delivery.derive`), run for every (service,
+environment) whose facts the batch changed. Each such pair is locked with a
+transaction-level advisory lock (in key order) before its facts are read, so two
+instances refreshing the same pair serialise and the second sees the first's commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from golive.domain.delivery import Delivery, derive
+from golive.domain.model import Artifact, Incident, Rollout, Timeline
+from golive.domain.state import State
+from golive.store import codec
+from golive.store.db import Connection
+from golive.store.projections import TIMELINE_SEPARATOR
+
+DeliveryKey = tuple[str, str]
+
+
+def affected(before: State, after: State, touched: Mapping[str, Iterable[Any]]) -> set[DeliveryKey]:
+    """The (service, environment) pairs whose derived rows a batch may have changed,
+    including a pair an incident or rollout moved away from."""
+    keys: set[DeliveryKey] = set(touched.get("timelines", ()))
+    for name in ("incidents", "rollouts"):
+        for key in touched.get(name, ()):
+            for state in (before, after):
+                entity = getattr(state, name).get(key)
+                if entity is not None and entity.service and entity.environment:
+                    keys.add((entity.service, entity.environment))
+    return keys
+
+
+def _pairs(keys: Iterable[DeliveryKey]) -> tuple[list[str], list[str]]:
+    ordered = sorted(keys)
+    return [s for s, _ in ordered], [e for _, e in ordered]
+
+
+async def refresh_deliveries(conn: Connection, keys: set[DeliveryKey]) -> None:
+    if not keys:
+        return
+    services, environments = _pairs(keys)
+    joined = [f"{s}{TIMELINE_SEPARATOR}{e}" for s, e in zip(services, environments, strict=True)]
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(h) FROM "
+        "(SELECT hashtextextended(k, 7) AS h FROM unnest($1::text[]) AS k ORDER BY k) AS ordered",
+        joined,
+    )
+    in_keys = "(service, environment) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+    timelines = {
+        r["key"]: codec.decode_timeline(r["doc"])
+        for r in await conn.fetch(
+            "SELECT key, doc FROM timelines WHERE key = ANY($1::text[]) AND doc IS NOT NULL", joined
+        )
+    }
+    incidents: dict[DeliveryKey, list[Incident]] = {}
+    for r in await conn.fetch(
+        "SELECT key, service, environment, detected_at, resolved_at "
+        f"FROM incidents WHERE {in_keys}",
+        services,
+        environments,
+    ):
+        incidents.setdefault((r["service"], r["environment"]), []).append(
+            Incident(
+                r["key"], r["service"], r["environment"], None, r["detected_at"], r["resolved_at"]
+            )
+        )
+    rollouts: dict[DeliveryKey, list[Rollout]] = {}
+    for r in await conn.fetch(
+        "SELECT key, service, environment, from_version, to_version, finished_at, outcome "
+        f"FROM rollouts WHERE outcome IS NOT NULL AND {in_keys}",
+        services,
+        environments,
+    ):
+        rollouts.setdefault((r["service"], r["environment"]), []).append(
+            Rollout(
+                r["key"],
+                r["service"],
+                r["environment"],
+                from_version=r["from_version"],
+                to_version=r["to_version"],
+                finished_at=r["finished_at"],
+                outcome=r["outcome"],
+            )
+        )
+    deliveries: list[Delivery] = []
+    for key, joined_key in zip(sorted(keys), joined, strict=True):
+        timeline = timelines.get(joined_key) or Timeline(*key)
+        deliveries.append(derive(timeline, incidents.get(key, ()), rollouts.get(key, ())))
+    await _replace(conn, services, environments, deliveries)
+
+
+async def _replace(
+    conn: Connection, services: list[str], environments: list[str], deliveries: list[Delivery]
+) -> None:
+    in_keys = "(service, environment) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+    await conn.execute(f"DELETE FROM deployments WHERE {in_keys}", services, environments)
+    await conn.execute(f"DELETE FROM recoveries WHERE {in_keys}", services, environments)
+    deployments = [d for delivery in deliveries for d in delivery.deployments]
+    if deployments:
+        await conn.execute(
+            """INSERT INTO deployments (service, environment, version, deployed_at, artifact,
+                   failed_at, rework, completed, attempt_failed)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],
+                   $5::text[], $6::timestamptz[], $7::bool[], $8::bool[], $9::bool[])""",
+            [d.service for d in deployments],
+            [d.environment for d in deployments],
+            [d.version for d in deployments],
+            [d.deployed_at for d in deployments],
+            [d.artifact for d in deployments],
+            [d.failed_at for d in deployments],
+            [d.rework for d in deployments],
+            [d.completed for d in deployments],
+            [d.attempt_failed for d in deployments],
+        )
+    recoveries = [r for delivery in deliveries for r in delivery.recoveries]
+    if recoveries:
+        await conn.execute(
+            """INSERT INTO recoveries (service, environment, started_at, restored_at, cause)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[],
+                   $4::timestamptz[], $5::text[])
+               ON CONFLICT (service, environment, started_at) DO NOTHING""",
+            [r.service for r in recoveries],
+            [r.environment for r in recoveries],
+            [r.started_at for r in recoveries],
+            [r.restored_at for r in recoveries],
+            [str(r.cause) for r in recoveries],
+        )
+
+
+async def add_artifact_changes(conn: Connection, artifacts: Iterable[Artifact]) -> None:
+    """An artifact's set of changes only grows: insert what is new."""
+    pairs = sorted({(a.id, c) for a in artifacts for c in a.changes})
+    if pairs:
+        await conn.execute(
+            """INSERT INTO artifact_changes (artifact, change)
+               SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING""",
+            [a for a, _ in pairs],
+            [c for _, c in pairs],
+        )

@@ -1,0 +1,247 @@
+"""The leader's SQL snapshot against KPI values computed by hand (issue 4), and against
+the in-memory domain on a large random stream."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from golive.contract import Event, decode_record
+from golive.domain.catalog import parse_catalog
+from golive.domain.dora import WINDOWS, dora_all
+from golive.domain.snapshot import KpiSnapshot
+from golive.domain.state import apply_all
+from golive.store.batches import IncomingEvent, write_batch
+from golive.store.db import _init
+from golive.store.kpis import load_snapshot
+from golive.store.migrations import migrate
+from tests.integration.streams import cdevent, synthetic_stream
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a Friday
+CATALOG = parse_catalog({"services": {"checkout": {"team": "payments"}}})
+
+
+def ago(days: float = 0, hours: float = 0, minutes: float = 0) -> datetime:
+    return NOW - timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def ev(
+    type_: str, subject: str, content: dict[str, Any], time: datetime, team: str | None = None
+) -> Event:
+    doc = cdevent(type_, subject, content, id=f"{type_}-{subject}-{time.isoformat()}", time=time)
+    if team:
+        doc = {
+            "specversion": "1.0",
+            "id": doc["context"]["id"],
+            "source": "/ci",
+            "type": doc["context"]["type"],
+            "team": team,
+            "data": doc,
+        }
+    event = decode_record(json.dumps(doc).encode())
+    assert isinstance(event, Event), event
+    return event
+
+
+def deployed(version: str, time: datetime, artifact: str | None = None) -> Event:
+    return ev(
+        "service.deployed",
+        "checkout",
+        {"environment": {"id": "prod"}, "artifactId": artifact or f"pkg:oci/checkout@{version}"},
+        time,
+    )
+
+
+SCENARIO = [
+    ev(
+        "golive-release.planned",
+        "R1",
+        {
+            "targetDate": (NOW + timedelta(days=2)).isoformat(),
+            "environment": "prod",
+            "services": ["checkout"],
+            "teams": ["payments", "storefront"],
+            "objectives": [
+                {"id": "cfr", "kpi": "change_failure_ratio", "op": "<=", "target": 0.3},
+                {"id": "downtime", "kpi": "rollout_downtime_max", "op": "<=", "target": 5},
+                {"id": "done", "kpi": "tasks_done_ratio", "op": ">=", "target": 1},
+            ],
+        },
+        ago(days=14),
+    ),
+    deployed("1.0", ago(days=10)),
+    ev("change.created", "c1", {}, ago(days=4)),
+    ev("artifact.packaged", "pkg:oci/checkout@1.1", {"change": {"id": "c1"}}, ago(days=3, hours=1)),
+    deployed("1.1", ago(days=3)),
+    ev(
+        "incident.detected",
+        "inc-1",
+        {"environment": {"id": "prod"}, "service": {"id": "checkout"}},
+        ago(days=3) + timedelta(hours=1),
+    ),
+    deployed("1.2", ago(days=3) + timedelta(hours=3)),
+    ev(
+        "incident.resolved",
+        "inc-1",
+        {"environment": {"id": "prod"}, "service": {"id": "checkout"}},
+        ago(days=3) + timedelta(hours=4),
+    ),
+    ev("change.merged", "c2", {}, ago(days=3)),
+    ev("artifact.packaged", "pkg:oci/checkout@1.3", {"change": {"id": "c2"}}, ago(days=1, hours=1)),
+    ev(
+        "golive-rollout.started",
+        "r1",
+        {
+            "service": "checkout",
+            "environment": "prod",
+            "fromVersion": "1.2",
+            "toVersion": "1.3",
+            "desiredInstances": 2,
+            "minHealthyPercent": 50,
+        },
+        ago(days=1, minutes=10),
+    ),
+    ev("golive-rollout.progressed", "r1", {"readyOld": 0, "readyNew": 0}, ago(days=1, minutes=9)),
+    ev(
+        "golive-rollout.progressed",
+        "r1",
+        {"readyOld": 0, "readyNew": 2},
+        ago(days=1, minutes=9) + timedelta(seconds=30),
+    ),
+    ev("golive-rollout.finished", "r1", {"outcome": "succeeded"}, ago(days=1, minutes=5)),
+    deployed("1.3", ago(days=1), "pkg:oci/checkout@1.3"),
+    *[
+        ev(
+            "golive-task.scheduled",
+            f"T{i}",
+            {"release": "R1", "team": "payments", "dueDate": ago(days=1).isoformat()},
+            ago(days=12),
+        )
+        for i in (1, 2, 3, 4)
+    ],
+    ev("golive-task.updated", "T1", {"status": "done"}, ago(days=2)),
+    ev("golive-task.updated", "T2", {"status": "done"}, ago(days=1)),
+    ev("golive-task.updated", "T3", {"status": "in_progress"}, ago(days=4)),
+    ev(
+        "golive-task.scheduled",
+        "T5",
+        {"release": "R1", "team": "storefront", "dueDate": (NOW + timedelta(days=1)).isoformat()},
+        ago(days=5),
+    ),
+    ev(
+        "pipelinerun.finished",
+        "run-9",
+        {"pipelineName": "checkout-ci", "outcome": "success"},
+        ago(hours=1),
+        team="payments",
+    ),
+]
+
+
+async def ingest(database_url: str, events: list[Event]) -> asyncpg.Connection:
+    conn = await asyncpg.connect(database_url)
+    await _init(conn)
+    await migrate(conn)
+    incoming = [IncomingEvent(e, b"{}") for e in events]
+    for start in range(0, len(incoming), 500):
+        await write_batch(conn, incoming[start : start + 500], {}, group_id="g", catalog=CATALOG)
+    return conn
+
+
+async def snapshot_of(database_url: str, events: list[Event], now: datetime = NOW) -> KpiSnapshot:
+    conn = await ingest(database_url, events)
+    try:
+        return await load_snapshot(conn, CATALOG, now)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.asyncio
+async def test_snapshot_matches_the_kpis_computed_by_hand(database_url: str) -> None:
+    snap = await snapshot_of(database_url, SCENARIO)
+    dora = {(r.service, r.environment, r.window): r for r in snap.dora}
+    week = dora[("checkout", "prod", "7d")]
+    # 7 days: 1.1 (failed by inc-1), 1.2 (rework, restores), 1.3; 1.0 is older.
+    assert (week.deployments, week.failed_deployments, week.rework_deployments) == (3, 1, 1)
+    assert week.deployment_frequency_per_day == pytest.approx(3 / 7)
+    assert week.change_failure_ratio == pytest.approx(1 / 3)
+    assert week.rework_ratio == pytest.approx(1 / 3)
+    assert (week.recovery_time_p50, week.recovery_time_p90) == (7200, 7200)  # detected -> 1.2
+    # c1: created 4 d ago, shipped in 1.1 3 d ago (1 d). c2: merged 3 d ago, shipped in 1.3,
+    # whose deployment time is its rollout's finish, 1 d + 5 min ago (2 d - 5 min).
+    assert (week.lead_time_p50, week.lead_time_p90) == (86400, 172800 - 300)
+    month = dora[("checkout", "prod", "30d")]
+    assert (month.deployments, month.change_failure_ratio) == (4, pytest.approx(0.25))
+    assert {(d.service, d.environment, d.succeeded, d.failed) for d in snap.deployments} == {
+        ("checkout", "prod", 4, 0)
+    }
+
+    downtime = {(h.service, h.environment): h for h in snap.rollout_downtime}[("checkout", "prod")]
+    assert (downtime.count, downtime.total) == (1, 30.0)  # 0 ready from -9 min to -8.5 min
+    assert dict(downtime.buckets)[5.0] == 0
+    assert dict(downtime.buckets)[30.0] == 1
+    duration = {(h.service, h.environment): h for h in snap.rollout_duration}[("checkout", "prod")]
+    assert duration.total == 300.0
+    assert snap.rollouts_in_progress == 0
+
+    (release,) = snap.releases
+    assert release.progress == pytest.approx(2 / 5)
+    assert release.tasks == {"todo": 2, "in_progress": 1, "blocked": 0, "done": 2}
+    assert snap.overdue == {("R1", "payments"): 2}  # T3, T4 due yesterday
+    assert release.late is False
+    assert release.forecast_basis == "throughput"
+    assert release.at_risk is True  # 3 tasks left at ~0.1 a day, target in 2 days
+    objectives = {o.objective: (o.value, o.met) for o in release.objectives}
+    assert objectives == {
+        "cfr": (pytest.approx(0.25), True),
+        "downtime": (30.0, False),
+        "done": (pytest.approx(0.4), False),
+    }
+
+    teams = {t.team: t for t in snap.teams}
+    assert teams["payments"].idle is False  # a pipeline run an hour ago
+    assert teams["payments"].last_activity == ago(hours=1)
+    assert teams["storefront"].idle is True  # silent for five days with an open task
+    assert teams["storefront"].open_tasks == 1
+
+
+@pytest.mark.asyncio
+async def test_sql_dora_figures_equal_the_domain_on_a_random_stream(database_url: str) -> None:
+    events = []
+    for _, value, headers in synthetic_stream(3000, seed=5):
+        event = decode_record(value, headers)
+        assert isinstance(event, Event)
+        events.append(event)
+    now = max(e.time for e in events) + timedelta(hours=1)
+    snap = await snapshot_of(database_url, events, now)
+    state = apply_all(events, CATALOG)
+    expected = {}
+    for name, length in WINDOWS.items():
+        for f in dora_all(state, length, now):
+            expected[(f.service, f.environment, name)] = (
+                f.deployments,
+                f.failed_deployments,
+                f.rework_deployments,
+                f.lead_time(0.5),
+                f.lead_time(0.9),
+                f.recovery_time(0.5),
+                f.recovery_time(0.9),
+            )
+    got = {
+        (r.service, r.environment, r.window): (
+            r.deployments,
+            r.failed_deployments,
+            r.rework_deployments,
+            r.lead_time_p50,
+            r.lead_time_p90,
+            r.recovery_time_p50,
+            r.recovery_time_p90,
+        )
+        for r in snap.dora
+    }
+    assert got == expected
+    assert sum(r.deployments for r in snap.dora) > 0
