@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test unit integration demo lint schemas clean
+.PHONY: test unit integration demo lint schemas tools bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,9 +12,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,lint,embedded]'
 	touch $(STAMP)
 
+## tools: Debian's prometheus and prometheus-alertmanager for the tests (no-op once there)
+tools:
+	scripts/install-tools.sh
+
 ## test: the whole suite (unit + integration)
-test: $(STAMP)
+test: $(STAMP) tools
 	$(BIN)/pytest tests
+
+## bench: throughput, latency and cost benchmarks (slow; not part of make test)
+bench: $(STAMP)
+	$(BIN)/python -m bench.kpis
 
 ## demo: embedded broker + Postgres, golive, and a simulated production rollout
 demo: $(STAMP)

@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 
 from golive import app
+from golive.clock import Clock
 from golive.config import Settings
 from golive.store.projections import PROJECTIONS
 
@@ -62,11 +63,11 @@ class InProcess:
 
 
 @contextlib.asynccontextmanager
-async def running(env: Mapping[str, str]) -> AsyncIterator[InProcess]:
+async def running(env: Mapping[str, str], clock: Clock | None = None) -> AsyncIterator[InProcess]:
     """golive in this process; stopped (and its result checked) on exit."""
     settings = settings_for(env)
     stop = asyncio.Event()
-    task = asyncio.create_task(app.run(settings, stop=stop, handle_signals=False))
+    task = asyncio.create_task(app.run(settings, clock, stop=stop, handle_signals=False))
     service = InProcess(settings, stop, task)
     try:
         await wait_for(lambda: _serving(service), timeout=30, what="golive HTTP up")

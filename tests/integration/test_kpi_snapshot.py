@@ -3,15 +3,12 @@ the in-memory domain on a large random stream."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
 
 from golive.contract import Event, decode_record
-from golive.domain.catalog import parse_catalog
 from golive.domain.dora import WINDOWS, dora_all
 from golive.domain.snapshot import KpiSnapshot
 from golive.domain.state import apply_all
@@ -19,127 +16,8 @@ from golive.store.batches import IncomingEvent, write_batch
 from golive.store.db import _init
 from golive.store.kpis import load_snapshot
 from golive.store.migrations import migrate
-from tests.integration.streams import cdevent, synthetic_stream
-
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a Friday
-CATALOG = parse_catalog({"services": {"checkout": {"team": "payments"}}})
-
-
-def ago(days: float = 0, hours: float = 0, minutes: float = 0) -> datetime:
-    return NOW - timedelta(days=days, hours=hours, minutes=minutes)
-
-
-def ev(
-    type_: str, subject: str, content: dict[str, Any], time: datetime, team: str | None = None
-) -> Event:
-    doc = cdevent(type_, subject, content, id=f"{type_}-{subject}-{time.isoformat()}", time=time)
-    if team:
-        doc = {
-            "specversion": "1.0",
-            "id": doc["context"]["id"],
-            "source": "/ci",
-            "type": doc["context"]["type"],
-            "team": team,
-            "data": doc,
-        }
-    event = decode_record(json.dumps(doc).encode())
-    assert isinstance(event, Event), event
-    return event
-
-
-def deployed(version: str, time: datetime, artifact: str | None = None) -> Event:
-    return ev(
-        "service.deployed",
-        "checkout",
-        {"environment": {"id": "prod"}, "artifactId": artifact or f"pkg:oci/checkout@{version}"},
-        time,
-    )
-
-
-SCENARIO = [
-    ev(
-        "golive-release.planned",
-        "R1",
-        {
-            "targetDate": (NOW + timedelta(days=2)).isoformat(),
-            "environment": "prod",
-            "services": ["checkout"],
-            "teams": ["payments", "storefront"],
-            "objectives": [
-                {"id": "cfr", "kpi": "change_failure_ratio", "op": "<=", "target": 0.3},
-                {"id": "downtime", "kpi": "rollout_downtime_max", "op": "<=", "target": 5},
-                {"id": "done", "kpi": "tasks_done_ratio", "op": ">=", "target": 1},
-            ],
-        },
-        ago(days=14),
-    ),
-    deployed("1.0", ago(days=10)),
-    ev("change.created", "c1", {}, ago(days=4)),
-    ev("artifact.packaged", "pkg:oci/checkout@1.1", {"change": {"id": "c1"}}, ago(days=3, hours=1)),
-    deployed("1.1", ago(days=3)),
-    ev(
-        "incident.detected",
-        "inc-1",
-        {"environment": {"id": "prod"}, "service": {"id": "checkout"}},
-        ago(days=3) + timedelta(hours=1),
-    ),
-    deployed("1.2", ago(days=3) + timedelta(hours=3)),
-    ev(
-        "incident.resolved",
-        "inc-1",
-        {"environment": {"id": "prod"}, "service": {"id": "checkout"}},
-        ago(days=3) + timedelta(hours=4),
-    ),
-    ev("change.merged", "c2", {}, ago(days=3)),
-    ev("artifact.packaged", "pkg:oci/checkout@1.3", {"change": {"id": "c2"}}, ago(days=1, hours=1)),
-    ev(
-        "golive-rollout.started",
-        "r1",
-        {
-            "service": "checkout",
-            "environment": "prod",
-            "fromVersion": "1.2",
-            "toVersion": "1.3",
-            "desiredInstances": 2,
-            "minHealthyPercent": 50,
-        },
-        ago(days=1, minutes=10),
-    ),
-    ev("golive-rollout.progressed", "r1", {"readyOld": 0, "readyNew": 0}, ago(days=1, minutes=9)),
-    ev(
-        "golive-rollout.progressed",
-        "r1",
-        {"readyOld": 0, "readyNew": 2},
-        ago(days=1, minutes=9) + timedelta(seconds=30),
-    ),
-    ev("golive-rollout.finished", "r1", {"outcome": "succeeded"}, ago(days=1, minutes=5)),
-    deployed("1.3", ago(days=1), "pkg:oci/checkout@1.3"),
-    *[
-        ev(
-            "golive-task.scheduled",
-            f"T{i}",
-            {"release": "R1", "team": "payments", "dueDate": ago(days=1).isoformat()},
-            ago(days=12),
-        )
-        for i in (1, 2, 3, 4)
-    ],
-    ev("golive-task.updated", "T1", {"status": "done"}, ago(days=2)),
-    ev("golive-task.updated", "T2", {"status": "done"}, ago(days=1)),
-    ev("golive-task.updated", "T3", {"status": "in_progress"}, ago(days=4)),
-    ev(
-        "golive-task.scheduled",
-        "T5",
-        {"release": "R1", "team": "storefront", "dueDate": (NOW + timedelta(days=1)).isoformat()},
-        ago(days=5),
-    ),
-    ev(
-        "pipelinerun.finished",
-        "run-9",
-        {"pipelineName": "checkout-ci", "outcome": "success"},
-        ago(hours=1),
-        team="payments",
-    ),
-]
+from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ago
+from tests.integration.streams import synthetic_stream
 
 
 async def ingest(database_url: str, events: list[Event]) -> asyncpg.Connection:
