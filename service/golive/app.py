@@ -10,10 +10,12 @@ import signal
 from collections.abc import AsyncIterator
 
 import asyncpg
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from golive.alerting.notifier import Notifier
 from golive.api.app import create_app
 from golive.clock import Clock, SystemClock
 from golive.config import Settings, load_catalog
@@ -133,6 +135,8 @@ async def run(
             return 0
         stack.push_async_callback(pool.close)
         ingestor = Ingestor(settings, pool, catalog, metrics, health, clock)
+        client = await stack.enter_async_context(httpx.AsyncClient(trust_env=False))
+        notifier = Notifier(pool, client, settings.alertmanager_url, settings.base_url)
         evaluator = Evaluator(
             LeaderLock(dsn),
             pool,
@@ -141,6 +145,7 @@ async def run(
             leader_metrics,
             clock,
             settings.evaluation_interval.total_seconds(),
+            notifier,
         )
         metrics.ready.set(1)
         # Either task failing stops the other and the service (same shutdown path).

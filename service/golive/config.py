@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     http_listen: str = "127.0.0.1:8080"
     alertmanager_url: str | None = None
+    # Base of the links in alerts (generatorURL); default http://GOLIVE_HTTP_LISTEN.
+    public_url: str | None = None
     catalog_file: Path | None = None
     api_token: SecretStr | None = None
     evaluation_interval: timedelta = timedelta(seconds=30)
@@ -83,6 +85,10 @@ class Settings(BaseSettings):
     @property
     def http_host(self) -> str:
         return self.http_listen.rpartition(":")[0]
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.http_listen}").rstrip("/")
 
     @property
     def http_port(self) -> int:

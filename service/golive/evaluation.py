@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 
 import asyncpg
 
+from golive.alerting.notifier import Notifier
 from golive.clock import Clock
+from golive.domain.alerts import evaluate_alerts
 from golive.domain.catalog import Catalog
 from golive.metrics.kpis import KpiCollector, LeaderMetrics
 from golive.store.db import translated
@@ -30,7 +33,9 @@ class Evaluator:
         metrics: LeaderMetrics,
         clock: Clock,
         interval: float,
+        notifier: Notifier,
     ) -> None:
+        self.notifier = notifier
         self.lock, self.pool, self.catalog = lock, pool, catalog
         self.collector, self.metrics = collector, metrics
         self.clock, self.interval = clock, interval
@@ -56,11 +61,14 @@ class Evaluator:
             self.collector.snapshot = None
             return
         started = self.clock.monotonic()
+        now = self.clock.now()
         try:
             async with translated(), self.pool.acquire() as conn:
-                self.collector.snapshot = await load_snapshot(conn, self.catalog, self.clock.now())
+                snapshot = await load_snapshot(conn, self.catalog, now)
+            firing = await self.notifier.process(evaluate_alerts(snapshot, self.catalog, now), now)
         except (StoreUnavailableError, StoreRejectedError) as err:
             self.metrics.evaluation_errors.inc()
-            log.warning("KPI snapshot refresh failed (the previous one is served): %s", err)
+            log.warning("KPI / alert evaluation failed (the previous snapshot is served): %s", err)
             return
+        self.collector.snapshot = replace(snapshot, alerts_firing=firing)
         self.metrics.evaluation_duration.observe(self.clock.monotonic() - started)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ from golive.clock import Clock
 from golive.domain.catalog import Catalog
 from golive.domain.state import State, known_releases
 from golive.health import Health
+from golive.store.alerts import load_alerts
 from golive.store.db import translated
 from golive.store.errors import StoreUnavailableError
 from golive.store.queries import load_state
@@ -88,6 +90,23 @@ def create_app(
         if release is None:
             raise HTTPException(404, f"no release {release_id!r}")
         return views.release_detail(state, release, clock.now())
+
+    @app.get(
+        "/api/v1/alerts",
+        tags=["read"],
+        summary="golive's alerts: firing, and resolved in the last 24 h",
+    )
+    async def list_alerts() -> list[dict[str, Any]]:
+        current = pool()
+        if current is None:
+            raise HTTPException(503, "the database is not connected yet")
+        now = clock.now()
+        try:
+            async with translated(), current.acquire() as conn:
+                states = await load_alerts(conn, resolved_since=now - timedelta(hours=24))
+        except StoreUnavailableError as err:
+            raise HTTPException(503, f"the database is unavailable: {err}") from None
+        return [views.alert(s) for s in states.values()]
 
     @app.get("/api/v1/teams", tags=["read"], summary="Teams: activity, open work, idle flag")
     async def list_teams() -> list[dict[str, Any]]:

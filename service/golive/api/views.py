@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from golive.alerting.lifecycle import AlertState
 from golive.domain.catalog import Catalog
 from golive.domain.delivery import deliveries
 from golive.domain.model import Release
@@ -138,3 +139,18 @@ def deployments(state: State) -> list[dict[str, Any]]:
                 }
             )
     return sorted(result, key=lambda d: (d["deployedAt"], d["service"], d["environment"]))
+
+
+def alert(state: AlertState) -> dict[str, Any]:
+    return {
+        "fingerprint": state.fingerprint,
+        "alertname": state.alertname,
+        "severity": state.severity,
+        "status": "firing" if state.firing else "resolved",
+        "labels": dict(state.labels),
+        "annotations": dict(state.annotations),
+        "startsAt": _time(state.starts_at),
+        "resolvedAt": _time(state.resolved_at),
+        "lastSentAt": _time(state.last_sent_at),
+        "path": state.path,
+    }

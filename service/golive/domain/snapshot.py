@@ -85,6 +85,34 @@ class TeamRow:
     last_activity: datetime | None
     open_tasks: int
     idle: bool
+    quiet_business_seconds: float = 0.0
+    idle_after_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutRow:
+    """The latest rollout of a (service, environment), if in progress or recent."""
+
+    rollout: str
+    service: str
+    environment: str
+    to_version: str | None
+    started_at: datetime
+    last_progress: datetime
+    finished_at: datetime | None
+    outcome: str | None
+    downtime: float  # so far, for one in progress
+    degraded: float
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRecovery:
+    """A (service, environment) failed and not restored yet."""
+
+    service: str
+    environment: str
+    started_at: datetime
+    cause: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +127,6 @@ class KpiSnapshot:
     releases: tuple[ReleaseRow, ...] = ()
     overdue: dict[tuple[str, str], int] = field(default_factory=dict)  # (release, team)
     teams: tuple[TeamRow, ...] = ()
+    rollouts: tuple[RolloutRow, ...] = ()
+    open_recoveries: tuple[OpenRecovery, ...] = ()
+    alerts_firing: dict[tuple[str, str], int] = field(default_factory=dict)  # (name, severity)

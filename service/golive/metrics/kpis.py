@@ -15,6 +15,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from golive.domain.alerts import ALERT_SEVERITY
 from golive.domain.snapshot import Histogram as Buckets
 from golive.domain.snapshot import KpiSnapshot
 
@@ -55,6 +56,7 @@ class KpiCollector(Collector):
         yield from _rollouts(snapshot)
         yield from _releases(snapshot)
         yield from _teams(snapshot)
+        yield from _alerts(snapshot)
 
 
 def _ts(value: object) -> float:
@@ -238,3 +240,12 @@ def _teams(s: KpiSnapshot) -> Iterator[Metric]:
         idle.add_metric([row.team], float(row.idle))
         open_tasks.add_metric([row.team], row.open_tasks)
     yield from (last, idle, open_tasks)
+
+
+def _alerts(s: KpiSnapshot) -> Iterator[Metric]:
+    family = GaugeMetricFamily(
+        "golive_alerts_firing", "golive's own alerts firing now.", labels=["alertname", "severity"]
+    )
+    for name, severity in ALERT_SEVERITY.items():
+        family.add_metric([name, severity], s.alerts_firing.get((name, severity), 0))
+    yield family

@@ -25,7 +25,7 @@ from golive.domain.releases import (
     evaluate,
     objective_values,
 )
-from golive.domain.rollouts import Availability
+from golive.domain.rollouts import Availability, availability, last_progress
 from golive.domain.snapshot import (
     ROLLOUT_DOWNTIME_BUCKETS,
     ROLLOUT_DURATION_BUCKETS,
@@ -34,7 +34,9 @@ from golive.domain.snapshot import (
     Histogram,
     KpiSnapshot,
     ObjectiveValue,
+    OpenRecovery,
     ReleaseRow,
+    RolloutRow,
     TeamRow,
 )
 from golive.domain.teams import idle_status
@@ -167,7 +169,53 @@ async def load_snapshot(conn: Connection, catalog: Catalog, now: datetime) -> Kp
             releases=tuple(releases),
             overdue=overdue,
             teams=tuple(await team_rows(conn, catalog, now)),
+            rollouts=tuple(await rollout_rows(conn, now)),
+            open_recoveries=tuple(
+                OpenRecovery(r["service"], r["environment"], r["started_at"], r["cause"])
+                for r in await conn.fetch(
+                    """SELECT service, environment, started_at, cause FROM recoveries
+                       WHERE restored_at IS NULL ORDER BY 1, 2"""
+                )
+            ),
         )
+
+
+RECENT_ROLLOUTS = timedelta(hours=24)
+
+
+async def rollout_rows(conn: Connection, now: datetime) -> list[RolloutRow]:
+    """The latest rollout per (service, environment) that is in progress or finished in
+    the last 24 h, with its downtime (so far, for one in progress)."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (service, environment) key, doc
+           FROM rollouts
+           WHERE service IS NOT NULL AND environment IS NOT NULL AND started_at IS NOT NULL
+             AND (outcome IS NULL OR finished_at > $1)
+           ORDER BY service, environment, started_at DESC""",
+        now - RECENT_ROLLOUTS,
+    )
+    result = []
+    for row in rows:
+        rollout = codec.decode_rollout(row["doc"])
+        cost = availability(rollout, now)
+        last = last_progress(rollout)
+        if cost is None or last is None or rollout.started_at is None:
+            continue
+        result.append(
+            RolloutRow(
+                rollout.id,
+                rollout.service or "",
+                rollout.environment or "",
+                rollout.to_version,
+                rollout.started_at,
+                last,
+                rollout.finished_at,
+                rollout.outcome,
+                cost.downtime,
+                cost.degraded,
+            )
+        )
+    return result
 
 
 async def team_rows(conn: Connection, catalog: Catalog, now: datetime) -> list[TeamRow]:
@@ -201,7 +249,16 @@ async def team_rows(conn: Connection, catalog: Catalog, now: datetime) -> list[T
         status = idle_status(
             team, open_tasks.get(team, 0), last.get(team), last.get(team), catalog, now
         )
-        rows.append(TeamRow(team, status.last_activity, status.open_tasks, status.idle))
+        rows.append(
+            TeamRow(
+                team,
+                status.last_activity,
+                status.open_tasks,
+                status.idle,
+                status.quiet_business_seconds,
+                status.idle_after_seconds,
+            )
+        )
     return rows
 
 
