@@ -153,8 +153,8 @@ async def dump_state(database_url: str) -> dict[str, Any]:
             )
             state[projection.table] = [(r["key"], r["doc"]) for r in rows]
         for table in ("deployments", "recoveries", "artifact_changes"):
-            rows = await conn.fetch(f"SELECT * FROM {table} ORDER BY 1, 2, 3")
-            state[table] = [tuple(r.values()) for r in rows]
+            rows = await conn.fetch(f"SELECT * FROM {table}")
+            state[table] = sorted(tuple(str(v) for v in r.values()) for r in rows)
         rows = await conn.fetch("SELECT name, count FROM event_counts ORDER BY name")
         state["event_counts"] = [(r["name"], r["count"]) for r in rows]
         state["events"] = await conn.fetchval("SELECT count(*) FROM events")
