@@ -80,6 +80,36 @@ async def http_server(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
             await asyncio.wait_for(task, 5)
 
 
+SHUTDOWN_GRACE = 10.0
+
+
+async def supervise(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
+    """Run the service's tasks until `stop` or until one ends (a failure stops the rest:
+    the same shutdown path). Draining is bounded: what has not finished
+    `SHUTDOWN_GRACE` seconds after the stop is cancelled, so SIGTERM always exits."""
+    stopping = asyncio.create_task(stop.wait(), name="stop")
+    await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+    for task in pending:
+        log.warning("%s did not stop within %.0f s: cancelled", task.get_name(), SHUTDOWN_GRACE)
+        task.cancel()
+    await asyncio.wait([*pending, stopping], timeout=1.0)
+    stopping.cancel()
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+
+
+async def close_pool(pool: asyncpg.Pool, timeout: float = 5.0) -> None:
+    """Close gracefully, but never wait on a connection someone still holds."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout)
+    except TimeoutError:
+        log.warning("Postgres pool did not close in %.0f s: terminating it", timeout)
+        pool.terminate()
+
+
 async def connect_database(dsn: str, health: Health, stop: asyncio.Event) -> asyncpg.Pool:
     """Connect and migrate, retrying with backoff while Postgres is unavailable."""
     backoff = Backoff(stop, cap=10.0)
@@ -133,7 +163,7 @@ async def run(
             pool = await connect_database(dsn, health, stop)
         except Stopping:
             return 0
-        stack.push_async_callback(pool.close)
+        stack.push_async_callback(close_pool, pool)
         ingestor = Ingestor(settings, pool, catalog, metrics, health, clock)
         client = await stack.enter_async_context(httpx.AsyncClient(trust_env=False))
         notifier = Notifier(pool, client, settings.alertmanager_url, settings.base_url)
@@ -148,10 +178,13 @@ async def run(
             notifier,
         )
         metrics.ready.set(1)
-        # Either task failing stops the other and the service (same shutdown path).
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(ingestor.run(stop), name="ingest")
-            tasks.create_task(evaluator.run(stop), name="evaluation")
+        await supervise(
+            [
+                asyncio.create_task(ingestor.run(stop), name="ingest"),
+                asyncio.create_task(evaluator.run(stop), name="evaluation"),
+            ],
+            stop,
+        )
         metrics.ready.set(0)
     log.info("stopped")
     return 0

@@ -43,7 +43,7 @@ def ev(
     return event
 
 
-def deployed(version: str, time: datetime, artifact: str | None = None) -> Event:
+def _deployed(version: str, time: datetime, artifact: str | None = None) -> Event:
     return ev(
         "service.deployed",
         "checkout",
@@ -52,87 +52,118 @@ def deployed(version: str, time: datetime, artifact: str | None = None) -> Event
     )
 
 
-SCENARIO = [
-    ev(
-        "golive-release.planned",
-        "R1",
-        {
-            "targetDate": (NOW + timedelta(days=2)).isoformat(),
-            "environment": "prod",
-            "services": ["checkout"],
-            "teams": ["payments", "storefront"],
-            "objectives": [
-                {"id": "cfr", "kpi": "change_failure_ratio", "op": "<=", "target": 0.3},
-                {"id": "downtime", "kpi": "rollout_downtime_max", "op": "<=", "target": 5},
-                {"id": "done", "kpi": "tasks_done_ratio", "op": ">=", "target": 1},
-            ],
-        },
-        ago(days=14),
-    ),
-    deployed("1.0", ago(days=10)),
-    ev("change.created", "c1", {}, ago(days=4)),
-    ev("artifact.packaged", "pkg:oci/checkout@1.1", {"change": {"id": "c1"}}, ago(days=3, hours=1)),
-    deployed("1.1", ago(days=3)),
-    ev(
-        "incident.detected",
-        "inc-1",
-        {"environment": {"id": "prod"}, "service": {"id": "checkout"}},
-        ago(days=3) + timedelta(hours=1),
-    ),
-    deployed("1.2", ago(days=3) + timedelta(hours=3)),
-    ev(
-        "incident.resolved",
-        "inc-1",
-        {"environment": {"id": "prod"}, "service": {"id": "checkout"}},
-        ago(days=3) + timedelta(hours=4),
-    ),
-    ev("change.merged", "c2", {}, ago(days=3)),
-    ev("artifact.packaged", "pkg:oci/checkout@1.3", {"change": {"id": "c2"}}, ago(days=1, hours=1)),
-    ev(
-        "golive-rollout.started",
-        "r1",
-        {
-            "service": "checkout",
-            "environment": "prod",
-            "fromVersion": "1.2",
-            "toVersion": "1.3",
-            "desiredInstances": 2,
-            "minHealthyPercent": 50,
-        },
-        ago(days=1, minutes=10),
-    ),
-    ev("golive-rollout.progressed", "r1", {"readyOld": 0, "readyNew": 0}, ago(days=1, minutes=9)),
-    ev(
-        "golive-rollout.progressed",
-        "r1",
-        {"readyOld": 0, "readyNew": 2},
-        ago(days=1, minutes=9) + timedelta(seconds=30),
-    ),
-    ev("golive-rollout.finished", "r1", {"outcome": "succeeded"}, ago(days=1, minutes=5)),
-    deployed("1.3", ago(days=1), "pkg:oci/checkout@1.3"),
-    *[
+def build(now: datetime) -> list[Event]:
+    """The scenario with every time relative to `now`."""
+
+    def ago(days: float = 0, hours: float = 0, minutes: float = 0) -> datetime:
+        return now - timedelta(days=days, hours=hours, minutes=minutes)
+
+    def deployed(version: str, time: datetime, artifact: str | None = None) -> Event:
+        return _deployed(version, time, artifact)
+
+    return [
+        ev(
+            "golive-release.planned",
+            "R1",
+            {
+                "targetDate": (now + timedelta(days=2)).isoformat(),
+                "environment": "prod",
+                "services": ["checkout"],
+                "teams": ["payments", "storefront"],
+                "objectives": [
+                    {"id": "cfr", "kpi": "change_failure_ratio", "op": "<=", "target": 0.3},
+                    {"id": "downtime", "kpi": "rollout_downtime_max", "op": "<=", "target": 5},
+                    {"id": "done", "kpi": "tasks_done_ratio", "op": ">=", "target": 1},
+                ],
+            },
+            ago(days=14),
+        ),
+        deployed("1.0", ago(days=10)),
+        ev("change.created", "c1", {}, ago(days=4)),
+        ev(
+            "artifact.packaged",
+            "pkg:oci/checkout@1.1",
+            {"change": {"id": "c1"}},
+            ago(days=3, hours=1),
+        ),
+        deployed("1.1", ago(days=3)),
+        ev(
+            "incident.detected",
+            "inc-1",
+            {"environment": {"id": "prod"}, "service": {"id": "checkout"}},
+            ago(days=3) + timedelta(hours=1),
+        ),
+        deployed("1.2", ago(days=3) + timedelta(hours=3)),
+        ev(
+            "incident.resolved",
+            "inc-1",
+            {"environment": {"id": "prod"}, "service": {"id": "checkout"}},
+            ago(days=3) + timedelta(hours=4),
+        ),
+        ev("change.merged", "c2", {}, ago(days=3)),
+        ev(
+            "artifact.packaged",
+            "pkg:oci/checkout@1.3",
+            {"change": {"id": "c2"}},
+            ago(days=1, hours=1),
+        ),
+        ev(
+            "golive-rollout.started",
+            "r1",
+            {
+                "service": "checkout",
+                "environment": "prod",
+                "fromVersion": "1.2",
+                "toVersion": "1.3",
+                "desiredInstances": 2,
+                "minHealthyPercent": 50,
+            },
+            ago(days=1, minutes=10),
+        ),
+        ev(
+            "golive-rollout.progressed",
+            "r1",
+            {"readyOld": 0, "readyNew": 0},
+            ago(days=1, minutes=9),
+        ),
+        ev(
+            "golive-rollout.progressed",
+            "r1",
+            {"readyOld": 0, "readyNew": 2},
+            ago(days=1, minutes=9) + timedelta(seconds=30),
+        ),
+        ev("golive-rollout.finished", "r1", {"outcome": "succeeded"}, ago(days=1, minutes=5)),
+        deployed("1.3", ago(days=1), "pkg:oci/checkout@1.3"),
+        *[
+            ev(
+                "golive-task.scheduled",
+                f"T{i}",
+                {"release": "R1", "team": "payments", "dueDate": ago(days=1).isoformat()},
+                ago(days=12),
+            )
+            for i in (1, 2, 3, 4)
+        ],
+        ev("golive-task.updated", "T1", {"status": "done"}, ago(days=2)),
+        ev("golive-task.updated", "T2", {"status": "done"}, ago(days=1)),
+        ev("golive-task.updated", "T3", {"status": "in_progress"}, ago(days=4)),
         ev(
             "golive-task.scheduled",
-            f"T{i}",
-            {"release": "R1", "team": "payments", "dueDate": ago(days=1).isoformat()},
-            ago(days=12),
-        )
-        for i in (1, 2, 3, 4)
-    ],
-    ev("golive-task.updated", "T1", {"status": "done"}, ago(days=2)),
-    ev("golive-task.updated", "T2", {"status": "done"}, ago(days=1)),
-    ev("golive-task.updated", "T3", {"status": "in_progress"}, ago(days=4)),
-    ev(
-        "golive-task.scheduled",
-        "T5",
-        {"release": "R1", "team": "storefront", "dueDate": (NOW + timedelta(days=1)).isoformat()},
-        ago(days=5),
-    ),
-    ev(
-        "pipelinerun.finished",
-        "run-9",
-        {"pipelineName": "checkout-ci", "outcome": "success"},
-        ago(hours=1),
-        team="payments",
-    ),
-]
+            "T5",
+            {
+                "release": "R1",
+                "team": "storefront",
+                "dueDate": (now + timedelta(days=1)).isoformat(),
+            },
+            ago(days=5),
+        ),
+        ev(
+            "pipelinerun.finished",
+            "run-9",
+            {"pipelineName": "checkout-ci", "outcome": "success"},
+            ago(hours=1),
+            team="payments",
+        ),
+    ]
+
+
+SCENARIO = build(NOW)

@@ -101,9 +101,7 @@ class Ingestor:
             while not stop.is_set():
                 generation = self._generation
                 try:
-                    batch = await consumer.getmany(
-                        timeout_ms=FETCH_TIMEOUT_MS, max_records=self.settings.kafka_max_batch
-                    )
+                    batch = await self._fetch(consumer, stop)
                 except BROKER_ERRORS as err:
                     self._failed("broker", err)
                     await backoff.wait()
@@ -119,6 +117,23 @@ class Ingestor:
             self.health.report("consuming", False, "stopped")
             await _close(consumer, producer)
             log.info("consumer closed")
+
+    async def _fetch(
+        self, consumer: AIOKafkaConsumer, stop: asyncio.Event
+    ) -> dict[TopicPartition, list[Any]]:
+        """`getmany`, abandoned when the service stops: while the group rebalances it can
+        wait for an assignment well past its own timeout."""
+        fetching = asyncio.ensure_future(
+            consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=self.settings.kafka_max_batch)
+        )
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({fetching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not fetching.done():
+            fetching.cancel()
+            return {}  # records fetched but not handled are fetched again by the next owner
+        batch: dict[TopicPartition, list[Any]] = fetching.result()
+        return batch
 
     async def _connect(self, stop: asyncio.Event) -> tuple[AIOKafkaConsumer, Any]:
         """Fresh clients per attempt: a client whose start failed is not reused."""
@@ -380,8 +395,15 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
 async def _close(consumer: AIOKafkaConsumer, producer: Any) -> None:
     for client in (consumer, producer):
-        try:
-            # Bounded: with the broker gone, leaving the group would wait for nothing.
-            await asyncio.wait_for(client.stop(), CLOSE_TIMEOUT)
-        except (*BROKER_ERRORS, TimeoutError) as err:
-            log.warning("closing %s: %s", type(client).__name__, err)
+        # Bounded: with the broker gone or a group rebalancing, leaving could wait for
+        # nothing. `asyncio.wait`, not `wait_for`: the latter would then wait for the
+        # cancellation, which aiokafka does not always honour promptly.
+        closing = asyncio.ensure_future(client.stop())
+        done, _ = await asyncio.wait({closing}, timeout=CLOSE_TIMEOUT)
+        if not done:
+            log.warning(
+                "closing %s took over %.0f s: abandoned", type(client).__name__, CLOSE_TIMEOUT
+            )
+            closing.cancel()
+        elif closing.exception() is not None:
+            log.warning("closing %s: %s", type(client).__name__, closing.exception())

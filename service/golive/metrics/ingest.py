@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from golive.contract import RejectionKind
 from golive.contract.types import metric_type_label
 from golive.metrics import names
 
@@ -64,6 +65,12 @@ class IngestMetrics:
         self.ready = Gauge(
             names.READY, "1 when this instance is connected and consuming.", registry=registry
         )
+
+        # Every series exists from the start at 0, so increase() sees the first event.
+        for kind in RejectionKind:
+            self.dead_letters.labels(str(kind))
+        for component in ("database", "broker"):
+            self.errors.labels(component)
 
     def count(self, by_name: Mapping[str, int], outcome: str) -> None:
         for name, n in by_name.items():
