@@ -150,11 +150,15 @@ async def run(
     metrics = IngestMetrics(registry)
     leader_metrics = LeaderMetrics(registry)
     collector = KpiCollector()
-    registry.register(collector)
     health = Health()
     pool: asyncpg.Pool | None = None
     app = create_app(
-        health=health, registry=registry, pool=lambda: pool, catalog=catalog, clock=clock
+        health=health,
+        registry=registry,
+        state_metrics=lambda: collector.rendered,
+        pool=lambda: pool,
+        catalog=catalog,
+        clock=clock,
     )
 
     async with contextlib.AsyncExitStack() as stack:

@@ -58,7 +58,7 @@ class Evaluator:
         self.leading = leading
         self.metrics.leader.set(1 if leading else 0)
         if not leading:
-            self.collector.snapshot = None
+            self.collector.publish(None)
             return
         started = self.clock.monotonic()
         now = self.clock.now()
@@ -70,5 +70,5 @@ class Evaluator:
             self.metrics.evaluation_errors.inc()
             log.warning("KPI / alert evaluation failed (the previous snapshot is served): %s", err)
             return
-        self.collector.snapshot = replace(snapshot, alerts_firing=firing)
+        self.collector.publish(replace(snapshot, alerts_firing=firing))
         self.metrics.evaluation_duration.observe(self.clock.monotonic() - started)

@@ -25,7 +25,13 @@ PoolGetter = Callable[[], asyncpg.Pool | None]
 
 
 def create_app(
-    *, health: Health, registry: CollectorRegistry, pool: PoolGetter, catalog: Catalog, clock: Clock
+    *,
+    health: Health,
+    registry: CollectorRegistry,
+    state_metrics: Callable[[], bytes],
+    pool: PoolGetter,
+    catalog: Catalog,
+    clock: Clock,
 ) -> FastAPI:
     app = FastAPI(
         title="golive",
@@ -63,7 +69,8 @@ def create_app(
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        # This instance's own metrics, then the leader's pre-rendered state metrics.
+        return Response(generate_latest(registry) + state_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     releases_fields = (
         "releases",

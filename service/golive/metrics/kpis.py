@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -40,8 +40,23 @@ class LeaderMetrics:
 
 
 class KpiCollector(Collector):
+    """Builds the state metric families from the latest snapshot.
+
+    The families only change when the snapshot does, so they are rendered to the text
+    exposition once per snapshot (`publish`) and a scrape serves those bytes: a scrape
+    of ~30k samples then costs a copy, not a Python loop over every sample.
+    """
+
     def __init__(self) -> None:
         self.snapshot: KpiSnapshot | None = None
+        self.rendered = b""
+        self._registry = CollectorRegistry(auto_describe=False)
+        self._registry.register(self)
+
+    def publish(self, snapshot: KpiSnapshot | None) -> None:
+        """Serve `snapshot` (None: serve no state metrics, as a standby)."""
+        self.snapshot = snapshot
+        self.rendered = generate_latest(self._registry) if snapshot is not None else b""
 
     def describe(self) -> list[Metric]:
         return []  # families vary with the snapshot; registering must not call collect()
