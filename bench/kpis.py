@@ -15,56 +15,53 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
-import secrets
+import resource
+import signal
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from prometheus_client import CollectorRegistry, generate_latest
 
-from bench.fixtures import NOW, Mix, Record, catalog_of, plan, stream
-from bench.load import (
-    BATCH,
-    Folder,
-    copy_events,
-    copy_state,
+from bench.databases import (
     differences,
-    incoming_of,
-    ingest,
     mismatch,
+    scratch_database,
+    store_connection,
     table_sizes,
 )
+from bench.fixtures import stream
+from bench.load import BATCH, fill, ingest, spread
+from bench.mix import NOW, Mix, catalog_of
 from golive.domain.catalog import Catalog
 from golive.domain.dora import WINDOWS
 from golive.domain.snapshot import KpiSnapshot
 from golive.metrics.kpis import KpiCollector
-from golive.store.db import _init
 from golive.store.kpis import load_snapshot
-from golive.store.migrations import migrate
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET_SCRAPE_MS = 50.0
 TARGET_REFRESH_S = 2.0
 REFRESH_RUNS = 5
 SCRAPE_RUNS = 50
-COPY_CHUNK = 50_000
 STARTED = time.perf_counter()
 
 
 def say(message: str) -> None:
     """Progress on stderr: the fill takes minutes."""
     print(f"[{time.perf_counter() - STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _quiet(_message: str) -> None:
+    pass
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -85,8 +82,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--tail",
         type=int,
-        default=10 * BATCH,
-        help="the last events of the stream go through write_batch on the full database",
+        help="the last events of the stream go through write_batch on top of the bulk "
+        f"fill (default: {10 * BATCH} or a tenth of --events; --tail N=--events: all of them)",
     )
     parser.add_argument(
         "--verify-events",
@@ -100,158 +97,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="keep the filled database after a successful run, and print its URL",
     )
     args = parser.parse_args(argv)
+    if args.tail is None:
+        args.tail = min(10 * BATCH, args.events // 10)
     if not 0 <= args.tail <= args.events:
         parser.error("--tail must be between 0 and --events (all: the real path only)")
     return args
-
-
-# --- databases ---------------------------------------------------------------------------
-
-
-def _with_database(dsn: str, database: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
-
-
-async def _admin(server: str, sql: str) -> None:
-    conn = await asyncpg.connect(server, timeout=10)
-    try:
-        await conn.execute(sql, timeout=60)
-    finally:
-        await conn.close()
-
-
-@asynccontextmanager
-async def scratch_database(server: str, *, keep: bool = False) -> AsyncIterator[str]:
-    """A new migrated database on `server`'s server, dropped on the way out unless
-    `keep` (and the run succeeded): then its URL is printed, to look into it."""
-    name = f"golive_bench_{secrets.token_hex(4)}"
-    await _admin(server, f'CREATE DATABASE "{name}"')
-    dsn = _with_database(server, name)
-    kept = False
-    try:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
-        yield dsn
-        kept = keep
-    finally:
-        if kept:
-            say(f"kept the database: {dsn} (DROP DATABASE {name} when done)")
-        else:
-            try:
-                await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            except (OSError, asyncpg.PostgresError) as err:
-                say(f"could not drop database {name} ({err}): drop it by hand")
-
-
-async def store_connection(dsn: str) -> asyncpg.Connection:
-    """A connection with the store's codecs, as the service's pool hands out."""
-    conn = await asyncpg.connect(dsn)
-    await _init(conn)
-    return conn
-
-
-# --- filling -----------------------------------------------------------------------------
-
-
-async def fill(
-    dsn: str, mix: Mix, catalog: Catalog, *, tail: int, quiet: bool = False
-) -> dict[str, Any]:
-    """Bulk-load the first `events - tail` events, then `write_batch` the last `tail`."""
-    log = (lambda _m: None) if quiet else say
-    began = time.perf_counter()
-    planned = plan(mix)
-    phases = {"plan": time.perf_counter() - began, "decode": 0.0, "apply": 0.0, "copy": 0.0}
-    log(f"planned {planned.events} events in {len(planned.stories)} stories")
-    bulk = mix.events - tail
-    folder = Folder(catalog)
-    held: list[Record] = []
-    chunk: list[Record] = []
-    copier = await asyncpg.connect(dsn)  # asyncpg's own codecs: COPY takes jsonb as text
-    try:
-
-        async def flush() -> None:
-            t0 = time.perf_counter()
-            items = [incoming_of(r) for r in chunk]
-            t1 = time.perf_counter()
-            new = folder.add(items)
-            t2 = time.perf_counter()
-            await copy_events(copier, new)
-            t3 = time.perf_counter()
-            phases["decode"] += t1 - t0
-            phases["apply"] += t2 - t1
-            phases["copy"] += t3 - t2
-            chunk.clear()
-
-        loaded = 0
-        for index, record in enumerate(stream(mix, planned)):
-            if index >= bulk:
-                held.append(record)
-                continue
-            chunk.append(record)
-            if len(chunk) == COPY_CHUNK:
-                await flush()
-                loaded += COPY_CHUNK
-                elapsed = time.perf_counter() - began
-                log(f"bulk: {loaded}/{bulk} events ({loaded / elapsed:,.0f}/s)")
-        if chunk:
-            await flush()
-        t0 = time.perf_counter()
-        await copy_state(copier, folder)
-        phases["copy_state"] = time.perf_counter() - t0
-        log(f"bulk: {bulk} events and their state loaded")
-    finally:
-        await copier.close()
-    bulk_seconds = time.perf_counter() - began
-    phases["generate"] = bulk_seconds - sum(phases.values())
-
-    def progress(done: int) -> None:
-        if done % COPY_CHUNK == 0:
-            log(f"write_batch: {done}/{tail} events")
-
-    conn = await store_connection(dsn)
-    try:
-        times = await ingest(conn, held, catalog, progress=progress)
-        if tail:
-            log(
-                f"write_batch: {tail} events on top in {times.seconds:.1f}s "
-                f"({times.rate:,.0f}/s, {len(times.batch_seconds)} batches)"
-            )
-        # What autovacuum does to a live database: fresh planner statistics.
-        t0 = time.perf_counter()
-        await conn.execute("VACUUM ANALYZE")
-        phases["vacuum_analyze"] = time.perf_counter() - t0
-    finally:
-        await conn.close()
-    return {
-        "approach": (
-            "write_batch only"
-            if bulk == 0
-            else "bulk (real decoder, reducers, derivation and codec; COPY) + write_batch tail"
-        ),
-        "seconds": time.perf_counter() - began,
-        "bulk_events": bulk,
-        "bulk_seconds": bulk_seconds,
-        "phases_seconds": {k: round(v, 3) for k, v in phases.items()},
-        "tail": {
-            "events": tail,
-            "decode_seconds": times.decode_seconds,
-            "write_batch_seconds": times.seconds,
-            "events_per_second": times.rate,
-            "batch_size": BATCH,
-            "batch_seconds": _stats(times.batch_seconds) if times.batch_seconds else None,
-        },
-        "events_by_type": dict(sorted(planned.counts.items())),
-    }
 
 
 async def verify(server: str, mix: Mix, catalog: Catalog) -> dict[str, Any]:
     """Fill a sample both ways; the bulk fill must give the database write_batch gives."""
     say(f"verify: {mix.events} events through write_batch and through the bulk fill")
     records = list(stream(mix))
-    async with scratch_database(server) as real, scratch_database(server) as bulk:
+    async with scratch_database(server, say) as real, scratch_database(server, say) as bulk:
         conn = await store_connection(real)
         try:
             times = await ingest(conn, records, catalog)
@@ -259,7 +116,7 @@ async def verify(server: str, mix: Mix, catalog: Catalog) -> dict[str, Any]:
                 f"verify: write_batch {times.events} events in {times.seconds:.1f}s "
                 f"({times.rate:,.0f}/s)"
             )
-            await fill(bulk, mix, catalog, tail=min(2 * BATCH, mix.events // 4), quiet=True)
+            await fill(bulk, mix, catalog, tail=min(2 * BATCH, mix.events // 4), log=_quiet)
             other = await store_connection(bulk)
             try:
                 found = await differences(conn, other)
@@ -287,23 +144,13 @@ async def verify(server: str, mix: Mix, catalog: Catalog) -> dict[str, Any]:
             "events_per_second": times.rate,
             "seconds": times.seconds,
             "decode_seconds": times.decode_seconds,
-            "batch_seconds": _stats(times.batch_seconds),
+            "batch_seconds": spread(times.batch_seconds),
             "note": "from an empty database: the rate falls as history grows (see tail)",
         },
     }
 
 
 # --- measuring ---------------------------------------------------------------------------
-
-
-def _stats(values: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "min": ordered[0],
-        "median": statistics.median(ordered),
-        "p99": ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)],  # nearest rank
-        "max": ordered[-1],
-    }
 
 
 async def measure_refresh(dsn: str, catalog: Catalog) -> tuple[KpiSnapshot, dict[str, Any]]:
@@ -317,7 +164,7 @@ async def measure_refresh(dsn: str, catalog: Catalog) -> tuple[KpiSnapshot, dict
             seconds.append(time.perf_counter() - t0)
     finally:
         await conn.close()
-    stats = _stats(seconds)
+    stats = spread(seconds)
     return snapshot, {
         "runs": REFRESH_RUNS,
         "min_s": stats["min"],
@@ -328,27 +175,41 @@ async def measure_refresh(dsn: str, catalog: Catalog) -> tuple[KpiSnapshot, dict
 
 
 def measure_scrape(snapshot: KpiSnapshot) -> dict[str, Any]:
+    """A scrape as `/metrics` serves it: the instance's own registry rendered, plus the
+    leader's state metrics, rendered once per snapshot by `KpiCollector.publish` (timed
+    separately: it runs in the leader's evaluation, not in the scrape)."""
+    from golive.metrics.ingest import IngestMetrics
+    from golive.metrics.kpis import LeaderMetrics
+
     registry = CollectorRegistry()
+    IngestMetrics(registry)
+    LeaderMetrics(registry)
     collector = KpiCollector()
-    collector.snapshot = snapshot
-    registry.register(collector)
-    exposition = generate_latest(registry)  # warm-up
+    publish = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        collector.publish(snapshot)
+        publish.append((time.perf_counter() - t0) * 1000)
+    exposition = generate_latest(registry) + collector.rendered  # warm-up
     millis = []
     for _ in range(SCRAPE_RUNS):
         t0 = time.perf_counter()
-        exposition = generate_latest(registry)
+        exposition = generate_latest(registry) + collector.rendered
         millis.append((time.perf_counter() - t0) * 1000)
-    lines = exposition.decode().splitlines()
-    stats = _stats(millis)
+    families = list(collector.collect())
+    by_family = {f.name: len(f.samples) for f in families}
+    stats = spread(millis)
     return {
         "runs": SCRAPE_RUNS,
         "min_ms": stats["min"],
         "median_ms": stats["median"],
         "p99_ms": stats["p99"],
         "max_ms": stats["max"],
+        "publish_median_ms": statistics.median(publish),
         "bytes": len(exposition),
-        "samples": sum(1 for line in lines if line and not line.startswith("#")),
-        "families": sum(1 for line in lines if line.startswith("# TYPE")),
+        "samples": sum(by_family.values()),
+        "families": len(by_family),
+        "samples_by_family": dict(sorted(by_family.items(), key=lambda kv: -kv[1])),
     }
 
 
@@ -401,6 +262,10 @@ async def machine(server: str) -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    # SIGTERM cancels the run like Ctrl-C does, so the scratch databases are dropped.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     mix = Mix(events=args.events, services=args.services, teams=args.teams, releases=args.releases)
     catalog = catalog_of(mix)
     result: dict[str, Any] = {
@@ -415,9 +280,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             events=args.verify_events, services=mix.services, teams=mix.teams, releases=mix.releases
         )
         result["verification"] = await verify(args.database_url, sample, catalog_of(sample))
-    async with scratch_database(args.database_url, keep=args.keep_database) as dsn:
+    async with scratch_database(args.database_url, say, keep=args.keep_database) as dsn:
         say(f"fill: {mix.events} events, {mix.services} services, {mix.teams} teams")
-        result["fill"] = await fill(dsn, mix, catalog, tail=args.tail)
+        result["fill"] = await fill(dsn, mix, catalog, tail=args.tail, log=say)
         conn = await asyncpg.connect(dsn)
         try:
             result["tables"] = await table_sizes(conn)
@@ -429,7 +294,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         say(f"refresh: load_snapshot, 1 warm-up + {REFRESH_RUNS} runs")
         snapshot, result["refresh"] = await measure_refresh(dsn, catalog)
     result["snapshot"] = snapshot_shape(snapshot, mix)
-    say(f"scrape: generate_latest, 1 warm-up + {SCRAPE_RUNS} runs")
+    say(f"scrape: the /metrics path, 1 warm-up + {SCRAPE_RUNS} runs")
     result["scrape"] = measure_scrape(snapshot)
     scrape_p99 = result["scrape"]["p99_ms"]
     refresh_max = result["refresh"]["max_s"]
@@ -459,7 +324,8 @@ def summary(result: dict[str, Any]) -> str:
         f"{result['parameters']['services']} services, {result['parameters']['teams']} teams, "
         f"{result['parameters']['releases']} open releases",
         f"machine: {result['machine']['cpu_count']} CPUs, Python {result['machine']['python']}, "
-        f"{result['machine']['postgres'].split(' on ')[0]}",
+        f"{result['machine']['postgres'].split(' on ')[0]}; "
+        f"peak RSS {result['machine'].get('peak_rss_mib', 0):,.0f} MiB",
     ]
     if "verification" in result:
         v = result["verification"]
@@ -467,10 +333,18 @@ def summary(result: dict[str, Any]) -> str:
             f"verified: bulk fill == write_batch on {v['events']:,} events "
             f"(write_batch from empty: {v['write_batch']['events_per_second']:,.0f} events/s)"
         )
+    if fill["bulk_events"]:
+        lines.append(
+            f"fill: {fill['seconds']:.1f}s (bulk {fill['bulk_events']:,} events in "
+            f"{fill['bulk_seconds']:.1f}s; write_batch tail {tail['events']:,} events at "
+            f"{tail['events_per_second']:,.0f} events/s on the full database)"
+        )
+    else:
+        lines.append(
+            f"fill: {fill['seconds']:.1f}s (all {tail['events']:,} events through write_batch "
+            f"at {tail['events_per_second']:,.0f} events/s)"
+        )
     lines += [
-        f"fill: {fill['seconds']:.1f}s (bulk {fill['bulk_events']:,} events in "
-        f"{fill['bulk_seconds']:.1f}s; write_batch tail {tail['events']:,} events at "
-        f"{tail['events_per_second']:,.0f} events/s on the full database)",
         f"database: {result['database_bytes'] / 2**20:,.0f} MiB; "
         + ", ".join(f"{t} {s['rows']:,}" for t, s in result["tables"].items()),
         f"snapshot: {shape['actual']['dora_rows']} DORA rows, {shape['actual']['releases']} "
@@ -478,8 +352,9 @@ def summary(result: dict[str, Any]) -> str:
         + ("" if shape["ok"] else f"  (EXPECTED {shape['expected']})"),
         f"refresh (load_snapshot, {refresh['runs']} runs): min {refresh['min_s']:.3f}s, "
         f"median {refresh['median_s']:.3f}s, max {refresh['max_s']:.3f}s",
-        f"scrape (generate_latest, {scrape['runs']} runs): min {scrape['min_ms']:.2f} ms, "
-        f"median {scrape['median_ms']:.2f} ms, p99 {scrape['p99_ms']:.2f} ms; "
+        f"scrape (/metrics path, {scrape['runs']} runs): min {scrape['min_ms']:.2f} ms, "
+        f"median {scrape['median_ms']:.2f} ms, p99 {scrape['p99_ms']:.2f} ms "
+        f"(rendering per snapshot, in the leader: {scrape['publish_median_ms']:.0f} ms); "
         f"{scrape['bytes']:,} bytes, {scrape['samples']:,} samples",
     ]
     for name, t in targets.items():
@@ -494,12 +369,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         result = asyncio.run(run(args))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("bench.kpis: interrupted", file=sys.stderr)
+        return 130
     except (OSError, asyncpg.PostgresError) as err:
         print(f"bench.kpis: Postgres at {args.database_url} failed: {err}", file=sys.stderr)
         return 1
     except ValueError as err:
         print(f"bench.kpis: {err}", file=sys.stderr)
         return 2
+    # ru_maxrss is in KiB on Linux.
+    result["machine"]["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(summary(result))
