@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -50,10 +52,15 @@ async def scratch_database(
         if kept:
             log(f"kept the database: {dsn} (DROP DATABASE {name} when done)")
         else:
-            try:
-                await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            except (OSError, asyncpg.PostgresError) as err:
-                log(f"could not drop database {name} ({err}): drop it by hand")
+            drop = asyncio.ensure_future(
+                _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            )
+            # A second SIGTERM while dropping must not leave the database behind.
+            while not drop.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(drop)
+            if drop.exception() is not None:
+                log(f"could not drop database {name} ({drop.exception()}): drop it by hand")
 
 
 async def store_connection(dsn: str) -> asyncpg.Connection:

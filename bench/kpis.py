@@ -38,13 +38,14 @@ from bench.databases import (
     store_connection,
     table_sizes,
 )
-from bench.fixtures import stream
+from bench.fixtures import PARTITIONS, TOPIC, stream
 from bench.load import BATCH, fill, ingest, spread
 from bench.mix import NOW, Mix, catalog_of
 from golive.domain.catalog import Catalog
 from golive.domain.dora import WINDOWS
 from golive.domain.snapshot import KpiSnapshot
-from golive.metrics.kpis import KpiCollector
+from golive.metrics.ingest import IngestMetrics
+from golive.metrics.kpis import KpiCollector, LeaderMetrics
 from golive.store.kpis import load_snapshot
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -52,6 +53,7 @@ TARGET_SCRAPE_MS = 50.0
 TARGET_REFRESH_S = 2.0
 REFRESH_RUNS = 5
 SCRAPE_RUNS = 50
+PUBLISH_RUNS = 10
 STARTED = time.perf_counter()
 
 
@@ -174,42 +176,63 @@ async def measure_refresh(dsn: str, catalog: Catalog) -> tuple[KpiSnapshot, dict
     }
 
 
-def measure_scrape(snapshot: KpiSnapshot) -> dict[str, Any]:
-    """A scrape as `/metrics` serves it: the instance's own registry rendered, plus the
-    leader's state metrics, rendered once per snapshot by `KpiCollector.publish` (timed
-    separately: it runs in the leader's evaluation, not in the scrape)."""
-    from golive.metrics.ingest import IngestMetrics
-    from golive.metrics.kpis import LeaderMetrics
-
+def measure_scrape(snapshot: KpiSnapshot, events_by_type: dict[str, int]) -> dict[str, Any]:
+    """`/metrics` as `golive.api.app` serves it: this instance's own metrics rendered at
+    scrape time, then the leader's state metrics, rendered once per snapshot when the
+    evaluator publishes it (`KpiCollector.publish`). Both costs are measured."""
     registry = CollectorRegistry()
-    IngestMetrics(registry)
-    LeaderMetrics(registry)
+    ingest_metrics, leader = IngestMetrics(registry), LeaderMetrics(registry)
+    # The instance's own series as they look after the fill.
+    ingest_metrics.count(events_by_type, "applied")
+    ingest_metrics.set_lag({(TOPIC, p): 0 for p in range(PARTITIONS)})
+    ingest_metrics.ready.set(1)
+    leader.leader.set(1)
+    for _ in range(10):
+        ingest_metrics.batch_size.observe(BATCH)
+        ingest_metrics.batch_duration.observe(1.0)
+        ingest_metrics.event_lag.observe(0.5)
+        leader.evaluation_duration.observe(2.0)
     collector = KpiCollector()
-    publish = []
-    for _ in range(5):
+
+    collector.publish(snapshot)  # warm-up
+    publish, collect = [], []
+    for _ in range(PUBLISH_RUNS):
         t0 = time.perf_counter()
         collector.publish(snapshot)
-        publish.append((time.perf_counter() - t0) * 1000)
+        t1 = time.perf_counter()
+        families = list(collector.collect())
+        publish.append((t1 - t0) * 1000)
+        collect.append((time.perf_counter() - t1) * 1000)
+
     exposition = generate_latest(registry) + collector.rendered  # warm-up
     millis = []
     for _ in range(SCRAPE_RUNS):
         t0 = time.perf_counter()
         exposition = generate_latest(registry) + collector.rendered
         millis.append((time.perf_counter() - t0) * 1000)
-    families = list(collector.collect())
+    lines = exposition.decode().splitlines()
     by_family = {f.name: len(f.samples) for f in families}
-    stats = spread(millis)
+    scrape, rendering = spread(millis), spread(publish)
     return {
         "runs": SCRAPE_RUNS,
-        "min_ms": stats["min"],
-        "median_ms": stats["median"],
-        "p99_ms": stats["p99"],
-        "max_ms": stats["max"],
-        "publish_median_ms": statistics.median(publish),
+        "min_ms": scrape["min"],
+        "median_ms": scrape["median"],
+        "p99_ms": scrape["p99"],
+        "max_ms": scrape["max"],
         "bytes": len(exposition),
-        "samples": sum(by_family.values()),
-        "families": len(by_family),
-        "samples_by_family": dict(sorted(by_family.items(), key=lambda kv: -kv[1])),
+        "samples": sum(1 for line in lines if line and not line.startswith("#")),
+        "families": sum(1 for line in lines if line.startswith("# TYPE")),
+        "publish": {
+            "what": "KpiCollector.publish: the state metrics rendered once per snapshot",
+            "runs": PUBLISH_RUNS,
+            "min_ms": rendering["min"],
+            "median_ms": rendering["median"],
+            "max_ms": rendering["max"],
+            "collect_median_ms": statistics.median(collect),
+            "bytes": len(collector.rendered),
+            "samples": sum(by_family.values()),
+            "samples_by_family": dict(sorted(by_family.items(), key=lambda kv: -kv[1])),
+        },
     }
 
 
@@ -294,8 +317,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         say(f"refresh: load_snapshot, 1 warm-up + {REFRESH_RUNS} runs")
         snapshot, result["refresh"] = await measure_refresh(dsn, catalog)
     result["snapshot"] = snapshot_shape(snapshot, mix)
-    say(f"scrape: the /metrics path, 1 warm-up + {SCRAPE_RUNS} runs")
-    result["scrape"] = measure_scrape(snapshot)
+    say(f"scrape: publish x {PUBLISH_RUNS}, then /metrics x {SCRAPE_RUNS} (1 warm-up each)")
+    result["scrape"] = measure_scrape(snapshot, result["fill"]["events_by_type"])
     scrape_p99 = result["scrape"]["p99_ms"]
     refresh_max = result["refresh"]["max_s"]
     result["targets"] = {
@@ -310,6 +333,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "statistic": "max",
             "measured": refresh_max,
             "met": refresh_max < TARGET_REFRESH_S,
+            "note": "load_snapshot alone; each refresh the leader then also spends "
+            "scrape.publish rendering the snapshot",
         },
     }
     return result
@@ -351,10 +376,11 @@ def summary(result: dict[str, Any]) -> str:
         f"releases, {shape['actual']['teams']} teams"
         + ("" if shape["ok"] else f"  (EXPECTED {shape['expected']})"),
         f"refresh (load_snapshot, {refresh['runs']} runs): min {refresh['min_s']:.3f}s, "
-        f"median {refresh['median_s']:.3f}s, max {refresh['max_s']:.3f}s",
+        f"median {refresh['median_s']:.3f}s, max {refresh['max_s']:.3f}s; then publish "
+        f"(render the state metrics) median {scrape['publish']['median_ms'] / 1000:.3f}s",
         f"scrape (/metrics path, {scrape['runs']} runs): min {scrape['min_ms']:.2f} ms, "
         f"median {scrape['median_ms']:.2f} ms, p99 {scrape['p99_ms']:.2f} ms "
-        f"(rendering per snapshot, in the leader: {scrape['publish_median_ms']:.0f} ms); "
+        f"(rendering per snapshot, in the leader: {scrape['publish']['median_ms']:.0f} ms); "
         f"{scrape['bytes']:,} bytes, {scrape['samples']:,} samples",
     ]
     for name, t in targets.items():

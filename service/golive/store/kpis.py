@@ -153,7 +153,9 @@ async def histograms(conn: Connection, column: str, bounds: tuple[float, ...]) -
 async def load_snapshot(conn: Connection, catalog: Catalog, now: datetime) -> KpiSnapshot:
     """Everything `/metrics` serves, as of `now`, in one read-only transaction."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        releases, overdue = await release_rows(conn, catalog, now)
+        # Lead times once for every open release's objectives (not once per release).
+        shipped = await conn.fetch(LEAD_TIMES)
+        releases, overdue = await release_rows(conn, catalog, now, shipped)
         return KpiSnapshot(
             taken_at=now,
             dora=tuple(await dora_rows(conn, now)),
@@ -263,7 +265,7 @@ async def team_rows(conn: Connection, catalog: Catalog, now: datetime) -> list[T
 
 
 async def release_rows(
-    conn: Connection, catalog: Catalog, now: datetime
+    conn: Connection, catalog: Catalog, now: datetime, shipped: list[Any]
 ) -> tuple[list[ReleaseRow], dict[tuple[str, str], int]]:
     """Open releases: progress, schedule, forecast, risk and objectives."""
     docs = await conn.fetch(
@@ -316,7 +318,7 @@ async def release_rows(
         late = (
             release.target_date is not None and now > release.target_date and progress.remaining > 0
         )
-        objectives = await objective_rows(conn, release, progress, now)
+        objectives = await objective_rows(conn, release, progress, now, shipped)
         rows.append(
             ReleaseRow(
                 release=release.id,
@@ -335,7 +337,7 @@ async def release_rows(
 
 
 async def objective_rows(
-    conn: Connection, release: Release, progress: Progress, now: datetime
+    conn: Connection, release: Release, progress: Progress, now: datetime, lead_times: list[Any]
 ) -> tuple[ObjectiveValue, ...]:
     if not release.objectives:
         return ()
@@ -363,7 +365,8 @@ async def objective_rows(
     ]
     shipped = [
         (r["shipped_at"], float(r["seconds"]))
-        for r in await conn.fetch(f"SELECT * FROM ({LEAD_TIMES}) AS l WHERE {scope}", services, env)
+        for r in lead_times
+        if r["service"] in release.services and env in (None, r["environment"])
     ]
     rollouts = [
         Availability(r["key"], r["duration_s"], r["downtime_s"], r["degraded_s"], True)
