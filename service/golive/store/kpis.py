@@ -153,9 +153,7 @@ async def histograms(conn: Connection, column: str, bounds: tuple[float, ...]) -
 async def load_snapshot(conn: Connection, catalog: Catalog, now: datetime) -> KpiSnapshot:
     """Everything `/metrics` serves, as of `now`, in one read-only transaction."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        # Lead times once for every open release's objectives (not once per release).
-        shipped = await conn.fetch(LEAD_TIMES)
-        releases, overdue = await release_rows(conn, catalog, now, shipped)
+        releases, overdue = await release_rows(conn, catalog, now)
         return KpiSnapshot(
             taken_at=now,
             dora=tuple(await dora_rows(conn, now)),
@@ -265,7 +263,7 @@ async def team_rows(conn: Connection, catalog: Catalog, now: datetime) -> list[T
 
 
 async def release_rows(
-    conn: Connection, catalog: Catalog, now: datetime, shipped: list[Any]
+    conn: Connection, catalog: Catalog, now: datetime
 ) -> tuple[list[ReleaseRow], dict[tuple[str, str], int]]:
     """Open releases: progress, schedule, forecast, risk and objectives."""
     docs = await conn.fetch(
@@ -318,7 +316,7 @@ async def release_rows(
         late = (
             release.target_date is not None and now > release.target_date and progress.remaining > 0
         )
-        objectives = await objective_rows(conn, release, progress, now, shipped)
+        objectives = await objective_rows(conn, release, progress, now)
         rows.append(
             ReleaseRow(
                 release=release.id,
@@ -337,7 +335,7 @@ async def release_rows(
 
 
 async def objective_rows(
-    conn: Connection, release: Release, progress: Progress, now: datetime, lead_times: list[Any]
+    conn: Connection, release: Release, progress: Progress, now: datetime
 ) -> tuple[ObjectiveValue, ...]:
     if not release.objectives:
         return ()
@@ -365,8 +363,7 @@ async def objective_rows(
     ]
     shipped = [
         (r["shipped_at"], float(r["seconds"]))
-        for r in lead_times
-        if r["service"] in release.services and env in (None, r["environment"])
+        for r in await conn.fetch(f"SELECT * FROM ({LEAD_TIMES}) AS l WHERE {scope}", services, env)
     ]
     rollouts = [
         Availability(r["key"], r["duration_s"], r["downtime_s"], r["degraded_s"], True)
