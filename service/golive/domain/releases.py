@@ -92,14 +92,18 @@ def at_risk(release: Release, prediction: Forecast) -> bool | None:
     return prediction.p85 > release.target_date
 
 
-def is_late(state: State, release: Release, now: datetime) -> bool:
+def late(release: Release, remaining: int, now: datetime) -> bool:
     """Open, past its target date, with work left."""
     return (
         release.is_open
         and release.target_date is not None
         and now > release.target_date
-        and progress(state, release.id, now).remaining > 0
+        and remaining > 0
     )
+
+
+def is_late(state: State, release: Release, now: datetime) -> bool:
+    return late(release, progress(state, release.id, now).remaining, now)
 
 
 def schedule_slip(release: Release) -> timedelta | None:

@@ -23,6 +23,7 @@ from golive.domain.releases import (
     ReleaseWindow,
     at_risk,
     evaluate,
+    late,
     objective_values,
 )
 from golive.domain.rollouts import Availability, availability, last_progress
@@ -313,9 +314,6 @@ async def release_rows(
         calendar = catalog.defaults.calendar
         throughput = daily_throughput([t for team in teams for t in done_at[team]], calendar, now)
         prediction = forecast_completion(progress.remaining, throughput, calendar, now)
-        late = (
-            release.target_date is not None and now > release.target_date and progress.remaining > 0
-        )
         objectives = await objective_rows(conn, release, progress, now)
         rows.append(
             ReleaseRow(
@@ -327,7 +325,7 @@ async def release_rows(
                 forecast_p85=prediction.p85,
                 forecast_basis=prediction.basis,
                 at_risk=at_risk(release, prediction),
-                late=late,
+                late=late(release, progress.remaining, now),
                 objectives=objectives,
             )
         )
