@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from fastapi import FastAPI, HTTPException, Response
@@ -17,11 +17,12 @@ from golive.domain.catalog import Catalog
 from golive.domain.state import State, known_releases
 from golive.health import Health
 from golive.store.alerts import load_alerts
-from golive.store.db import translated
+from golive.store.db import Connection, translated
 from golive.store.errors import StoreUnavailableError
 from golive.store.queries import load_state
 
 PoolGetter = Callable[[], asyncpg.Pool | None]
+T = TypeVar("T")
 
 
 def create_app(
@@ -40,15 +41,19 @@ def create_app(
         "rollouts, deployments and DORA KPIs from CDEvents.",
     )
 
-    async def state_of(fields: tuple[str, ...]) -> State:
+    async def read(query: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run a read on a pooled connection; 503 while Postgres is not there."""
         current = pool()
         if current is None:
             raise HTTPException(503, "the database is not connected yet")
         try:
             async with translated(), current.acquire() as conn:
-                return await load_state(conn, fields)
+                return await query(conn)
         except StoreUnavailableError as err:
             raise HTTPException(503, f"the database is unavailable: {err}") from None
+
+    async def state_of(fields: tuple[str, ...]) -> State:
+        return await read(lambda conn: load_state(conn, fields))
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process is serving")
     async def healthz() -> dict[str, str]:
@@ -104,15 +109,8 @@ def create_app(
         summary="golive's alerts: firing, and resolved in the last 24 h",
     )
     async def list_alerts() -> list[dict[str, Any]]:
-        current = pool()
-        if current is None:
-            raise HTTPException(503, "the database is not connected yet")
-        now = clock.now()
-        try:
-            async with translated(), current.acquire() as conn:
-                states = await load_alerts(conn, resolved_since=now - timedelta(hours=24))
-        except StoreUnavailableError as err:
-            raise HTTPException(503, f"the database is unavailable: {err}") from None
+        since = clock.now() - timedelta(hours=24)
+        states = await read(lambda conn: load_alerts(conn, resolved_since=since))
         return [views.alert(s) for s in states.values()]
 
     @app.get("/api/v1/teams", tags=["read"], summary="Teams: activity, open work, idle flag")

@@ -74,18 +74,11 @@ class KpiCollector(Collector):
         yield from _alerts(snapshot)
 
 
-def _ts(value: object) -> float:
-    from datetime import datetime
-
-    assert isinstance(value, datetime)
-    return value.timestamp()
-
-
 def _evaluation(s: KpiSnapshot) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "golive_evaluation_timestamp_seconds",
         "When the served KPI snapshot was taken.",
-        value=_ts(s.taken_at),
+        value=s.taken_at.timestamp(),
     )
 
 

@@ -19,7 +19,3 @@ async def load_state(conn: Connection, fields: Iterable[str] = ENTITY_FIELDS) ->
         loaded[name] = {projection.state_key(r["key"]): projection.decode(r["doc"]) for r in rows}
     counts = await conn.fetch("SELECT name, count FROM event_counts")
     return State(**loaded, event_counts={r["name"]: r["count"] for r in counts})
-
-
-async def event_count(conn: Connection) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM events"))
