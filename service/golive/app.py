@@ -230,6 +230,7 @@ golive demo is running. Open:
   {base}/api/v1/rollouts      rollouts with downtime and degraded time
   {base}/api/v1/deployments   deployments, failures, rework
   {base}/api/v1/teams         team activity and idle flags
+  {base}/api/v1/alerts        golive's alerts (firing and recently resolved)
   {base}/metrics              Prometheus metrics
   {base}/docs                 the API (OpenAPI at {base}/openapi.json)
 Playing {len(records)} events ({live_seconds:.0f} s of live rollouts). Ctrl-C stops everything.
