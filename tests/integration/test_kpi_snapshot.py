@@ -4,19 +4,28 @@ the in-memory domain on a large random stream."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import get_args
 
 import asyncpg
 import pytest
 
 from golive.contract import Event, decode_record
+from golive.contract.content import ObjectiveKpi
 from golive.domain.dora import WINDOWS, dora_all
-from golive.domain.snapshot import KpiSnapshot
+from golive.domain.releases import objectives
+from golive.domain.rollouts import availability
+from golive.domain.snapshot import (
+    ROLLOUT_DOWNTIME_BUCKETS,
+    ROLLOUT_DURATION_BUCKETS,
+    Histogram,
+    KpiSnapshot,
+)
 from golive.domain.state import apply_all
 from golive.store.batches import IncomingEvent, write_batch
 from golive.store.db import _init
 from golive.store.kpis import load_snapshot
 from golive.store.migrations import migrate
-from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ago
+from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ago, build, ev
 from tests.integration.streams import synthetic_stream
 
 
@@ -123,3 +132,99 @@ async def test_sql_dora_figures_equal_the_domain_on_a_random_stream(database_url
     }
     assert got == expected
     assert sum(r.deployments for r in snap.dora) > 0
+
+
+EVERY_KPI: tuple[ObjectiveKpi, ...] = get_args(ObjectiveKpi)
+
+
+def measured_releases(now: datetime) -> list[Event]:
+    """Two releases with an objective on every KPI: one in prod, one in every environment."""
+    objectives = [
+        {"id": kpi, "kpi": kpi, "op": "<=", "target": 0.5 if "ratio" in kpi else 3600}
+        for kpi in EVERY_KPI
+    ]
+    return [
+        ev(
+            "golive-release.planned",
+            release,
+            {
+                "targetDate": (now + timedelta(days=10)).isoformat(),
+                "services": services,
+                "teams": ["payments"],
+                "objectives": objectives,
+            }
+            | ({"environment": environment} if environment else {}),
+            now - timedelta(days=6),
+        )
+        for release, services, environment in (
+            ("R-prod", ["checkout", "svc-0", "svc-1", "svc-2"], "prod"),
+            ("R-all", ["checkout", "svc-3", "svc-4", "svc-5", "svc-6"], None),
+        )
+    ]
+
+
+def bucketed(
+    values: dict[tuple[str, str], list[float]], bounds: tuple[float, ...]
+) -> set[tuple[object, ...]]:
+    return {
+        (*key, tuple((b, sum(v <= b for v in vs)) for b in bounds), len(vs), sum(vs))
+        for key, vs in values.items()
+    }
+
+
+def as_set(histograms: tuple[Histogram, ...]) -> set[tuple[object, ...]]:
+    return {(h.service, h.environment, h.buckets, h.count, round(h.total, 6)) for h in histograms}
+
+
+@pytest.mark.asyncio
+async def test_sql_objectives_and_histograms_equal_the_domain(database_url: str) -> None:
+    """The leader's batched objective queries and one-scan histograms against the domain,
+    on a random stream plus the hand scenario (for lead times) and two measured releases."""
+    stream = [decode_record(value, headers) for _, value, headers in synthetic_stream(3000, seed=9)]
+    randoms = [e for e in stream if isinstance(e, Event)]
+    now = max(e.time for e in randoms) + timedelta(hours=1)
+    events = randoms + build(now) + measured_releases(now)
+    snap = await snapshot_of(database_url, events, now)
+    state = apply_all(events, CATALOG)
+
+    got = {(r.release, o.objective): (o.value, o.met) for r in snap.releases for o in r.objectives}
+    expected = {
+        (release.id, s.objective.id): (s.value, s.met)
+        for release in state.releases.values()
+        if release.status == "open"
+        for s in objectives(state, release, now)
+    }
+    assert {r for r, _ in got} >= {"R-prod", "R-all"}
+    assert got.keys() == expected.keys()
+    for key, (value, met) in expected.items():
+        assert got[key][1] == met, (key, got[key], value, met)
+        assert got[key][0] == (None if value is None else pytest.approx(value)), key
+    measured = [got[("R-all", kpi)][0] for kpi in EVERY_KPI]
+    assert sum(v is not None for v in measured) >= 10  # the comparison is not all None
+
+    costs: dict[str, dict[tuple[str, str], list[float]]] = {
+        "duration": {},
+        "downtime": {},
+        "degraded": {},
+    }
+    for rollout in state.rollouts.values():
+        if rollout.finished_at and rollout.service and rollout.environment:
+            cost = availability(rollout, rollout.finished_at)
+            assert cost is not None
+            key = (rollout.service, rollout.environment)
+            costs["duration"].setdefault(key, []).append(cost.duration)
+            costs["downtime"].setdefault(key, []).append(cost.downtime)
+            costs["degraded"].setdefault(key, []).append(cost.degraded)
+    rounded = {  # bucket edges compared exactly, sums to 1e-6
+        name: {(s, e, b, n, round(t, 6)) for s, e, b, n, t in bucketed(values, bounds)}
+        for name, values, bounds in (
+            ("duration", costs["duration"], ROLLOUT_DURATION_BUCKETS),
+            ("downtime", costs["downtime"], ROLLOUT_DOWNTIME_BUCKETS),
+            ("degraded", costs["degraded"], ROLLOUT_DOWNTIME_BUCKETS),
+        )
+    }
+    assert as_set(snap.rollout_duration) == rounded["duration"]
+    assert as_set(snap.rollout_downtime) == rounded["downtime"]
+    assert as_set(snap.rollout_degraded) == rounded["degraded"]
+    # Values on a bound land in its bucket (le is inclusive): the scenario's 0 s downtimes.
+    assert any(v == 0.0 for vs in costs["downtime"].values() for v in vs)

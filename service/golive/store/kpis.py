@@ -8,10 +8,12 @@ open releases are looked at one by one (their objectives and forecast).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
+from itertools import accumulate
 from typing import Any
 
-from golive.contract.content import TaskStatus
 from golive.domain.catalog import Catalog
 from golive.domain.delivery import Deployment, Recovery
 from golive.domain.dora import WINDOWS
@@ -44,45 +46,64 @@ from golive.domain.teams import idle_status
 from golive.store import codec
 from golive.store.db import Connection
 
-# Lead time of every change per (service, environment): first completed deployment
-# carrying it, minus its start. The same rule as domain.dora.lead_times.
-LEAD_TIMES = """
+
+def lead_times_sql(carried: str) -> str:
+    """Lead time of every change carried by a deployment matching `carried` (a condition
+    on `d`, the deployment, and `ac`, the change it carries), per (service, environment):
+    its first completed deployment there, minus its start. The same rule as
+    domain.dora.lead_times."""
+    return f"""
     SELECT s.service, s.environment, s.shipped_at,
            extract(epoch FROM s.shipped_at - c.started_at) AS seconds
     FROM (SELECT d.service, d.environment, ac.change, min(d.deployed_at) AS shipped_at
           FROM deployments d JOIN artifact_changes ac ON ac.artifact = d.artifact
-          WHERE d.completed
+          WHERE d.completed AND {carried}
           GROUP BY 1, 2, 3) AS s
     JOIN changes c ON c.key = s.change
-    WHERE c.started_at IS NOT NULL AND c.started_at <= s.shipped_at
-"""
+    WHERE c.started_at IS NOT NULL AND c.started_at <= s.shipped_at"""
 
+
+# The changes deployed in the longest window: only they can have first shipped in a
+# window, so the lead-time aggregate need not cover the whole history.
+_RECENT_CHANGES = """ac.change IN (
+    SELECT ac.change FROM deployments d JOIN artifact_changes ac ON ac.artifact = d.artifact
+    WHERE d.completed AND d.deployed_at > (SELECT min(start) FROM w) AND d.deployed_at <= $3)"""
+
+# The DORA figures of every (service, environment) for every window (w), in one statement.
 DORA = f"""
-    WITH d AS (
-        SELECT service, environment, count(*) AS deployments,
+    WITH w AS (SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS w(name, start)),
+    d AS (
+        SELECT w.name, service, environment, count(*) AS deployments,
                count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed,
                count(*) FILTER (WHERE rework) AS rework
-        FROM deployments WHERE deployed_at > $1 AND deployed_at <= $2 GROUP BY 1, 2),
+        FROM deployments JOIN w ON deployed_at > w.start AND deployed_at <= $3
+        GROUP BY 1, 2, 3),
     lt AS (
-        SELECT service, environment,
+        SELECT w.name, service, environment,
                percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds) AS p50,
                percentile_disc(0.9) WITHIN GROUP (ORDER BY seconds) AS p90
-        FROM ({LEAD_TIMES}) AS l WHERE shipped_at > $1 AND shipped_at <= $2 GROUP BY 1, 2),
+        FROM ({lead_times_sql(_RECENT_CHANGES)}) AS l
+        JOIN w ON shipped_at > w.start AND shipped_at <= $3
+        GROUP BY 1, 2, 3),
     r AS (
-        SELECT service, environment,
+        SELECT w.name, service, environment,
                percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds) AS p50,
                percentile_disc(0.9) WITHIN GROUP (ORDER BY seconds) AS p90
-        FROM (SELECT service, environment, extract(epoch FROM restored_at - started_at) AS seconds
-              FROM recoveries WHERE restored_at > $1 AND restored_at <= $2) AS rs
-        GROUP BY 1, 2),
-    k AS (SELECT service, environment FROM deployments
-          UNION SELECT service, environment FROM recoveries)
-    SELECT k.service, k.environment, coalesce(d.deployments, 0) AS deployments,
+        FROM (SELECT service, environment, restored_at,
+                     extract(epoch FROM restored_at - started_at) AS seconds
+              FROM recoveries) AS rs
+        JOIN w ON restored_at > w.start AND restored_at <= $3
+        GROUP BY 1, 2, 3),
+    k AS (SELECT w.name, p.service, p.environment
+          FROM w CROSS JOIN (SELECT service, environment FROM deployments
+                             UNION SELECT service, environment FROM recoveries) AS p)
+    SELECT k.name, k.service, k.environment, coalesce(d.deployments, 0) AS deployments,
            coalesce(d.failed, 0) AS failed, coalesce(d.rework, 0) AS rework,
            lt.p50 AS lead_p50, lt.p90 AS lead_p90, r.p50 AS rec_p50, r.p90 AS rec_p90
-    FROM k LEFT JOIN d USING (service, environment) LEFT JOIN lt USING (service, environment)
-           LEFT JOIN r USING (service, environment)
-    ORDER BY 1, 2
+    FROM k LEFT JOIN d USING (name, service, environment)
+           LEFT JOIN lt USING (name, service, environment)
+           LEFT JOIN r USING (name, service, environment)
+    ORDER BY 2, 3, 1
 """
 
 
@@ -91,25 +112,23 @@ def _float(value: Any) -> float | None:
 
 
 async def dora_rows(conn: Connection, now: datetime) -> list[DoraRow]:
-    rows = []
-    for name, length in WINDOWS.items():
-        for r in await conn.fetch(DORA, now - length, now):
-            rows.append(
-                DoraRow(
-                    r["service"],
-                    r["environment"],
-                    name,
-                    length / timedelta(days=1),
-                    r["deployments"],
-                    r["failed"],
-                    r["rework"],
-                    _float(r["lead_p50"]),
-                    _float(r["lead_p90"]),
-                    _float(r["rec_p50"]),
-                    _float(r["rec_p90"]),
-                )
-            )
-    return rows
+    rows = await conn.fetch(DORA, list(WINDOWS), [now - length for length in WINDOWS.values()], now)
+    return [
+        DoraRow(
+            r["service"],
+            r["environment"],
+            r["name"],
+            WINDOWS[r["name"]] / timedelta(days=1),
+            r["deployments"],
+            r["failed"],
+            r["rework"],
+            _float(r["lead_p50"]),
+            _float(r["lead_p90"]),
+            _float(r["rec_p50"]),
+            _float(r["rec_p90"]),
+        )
+        for r in rows
+    ]
 
 
 async def deployment_counts(conn: Connection) -> list[DeploymentCount]:
@@ -123,45 +142,68 @@ async def deployment_counts(conn: Connection) -> list[DeploymentCount]:
     ]
 
 
-async def histograms(conn: Connection, column: str, bounds: tuple[float, ...]) -> list[Histogram]:
-    """Cumulative bucket counts per (service, environment) of a finished-rollout column."""
-    finished = f"{column} IS NOT NULL AND service IS NOT NULL AND environment IS NOT NULL"
-    buckets: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
-    for r in await conn.fetch(
-        f"""SELECT service, environment, b.le, count(*) FILTER (WHERE {column} <= b.le) AS n
-            FROM rollouts CROSS JOIN unnest($1::float8[]) AS b(le)
-            WHERE {finished}
-            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""",
-        list(bounds),
-    ):
-        buckets[(r["service"], r["environment"])].append((float(r["le"]), r["n"]))
-    rows = await conn.fetch(
-        f"""SELECT service, environment, count(*) AS n, sum({column}) AS total FROM rollouts
-            WHERE {finished} GROUP BY 1, 2 ORDER BY 1, 2"""
-    )
-    return [
-        Histogram(
-            r["service"],
-            r["environment"],
-            tuple(buckets[(r["service"], r["environment"])]),
-            r["n"],
-            float(r["total"]),
-        )
-        for r in rows
-    ]
+# Finished-rollout columns served as histograms, with their bucket bounds.
+HISTOGRAMS = {
+    "duration_s": ROLLOUT_DURATION_BUCKETS,
+    "downtime_s": ROLLOUT_DOWNTIME_BUCKETS,
+    "degraded_s": ROLLOUT_DOWNTIME_BUCKETS,
+}
+
+
+def _first_bucket(column: str, parameter: int) -> str:
+    """SQL for the index of the first bound >= the column's value (Prometheus `le` is
+    inclusive), len(bounds) above them all: width_bucket counts the bounds <= its operand,
+    so it is given the negated value and the negated bounds in ascending order."""
+    return f"cardinality(${parameter}::float8[]) - width_bucket(-{column}, ${parameter})"
+
+
+ROLLOUT_HISTOGRAMS = f"""
+    SELECT service, environment, m.metric, m.bucket, count(*) AS n, sum(m.value) AS total
+    FROM rollouts CROSS JOIN LATERAL (VALUES
+        {", ".join(f"('{c}', {c}, {_first_bucket(c, i)})" for i, c in enumerate(HISTOGRAMS, 1))}
+    ) AS m(metric, value, bucket)
+    WHERE service IS NOT NULL AND environment IS NOT NULL AND m.value IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+"""
+
+
+async def rollout_histograms(conn: Connection) -> dict[str, list[Histogram]]:
+    """Per finished-rollout column, cumulative bucket counts per (service, environment),
+    from one scan of the rollouts."""
+    counts: dict[str, dict[tuple[str, str], list[int]]] = {c: {} for c in HISTOGRAMS}
+    totals: dict[str, dict[tuple[str, str], float]] = {c: defaultdict(float) for c in HISTOGRAMS}
+    negated = [[-b for b in reversed(bounds)] for bounds in HISTOGRAMS.values()]
+    for r in await conn.fetch(ROLLOUT_HISTOGRAMS, *negated):
+        metric, key = r["metric"], (r["service"], r["environment"])
+        per_bucket = counts[metric].setdefault(key, [0] * (len(HISTOGRAMS[metric]) + 1))
+        per_bucket[r["bucket"]] += r["n"]
+        totals[metric][key] += r["total"]
+    return {
+        metric: [
+            Histogram(
+                *key,
+                tuple(zip(HISTOGRAMS[metric], accumulate(per_bucket[:-1]), strict=True)),
+                sum(per_bucket),
+                totals[metric][key],
+            )
+            for key, per_bucket in sorted(counts[metric].items())
+        ]
+        for metric in HISTOGRAMS
+    }
 
 
 async def load_snapshot(conn: Connection, catalog: Catalog, now: datetime) -> KpiSnapshot:
     """Everything `/metrics` serves, as of `now`, in one read-only transaction."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         releases, overdue = await release_rows(conn, catalog, now)
+        histograms = await rollout_histograms(conn)
         return KpiSnapshot(
             taken_at=now,
             dora=tuple(await dora_rows(conn, now)),
             deployments=tuple(await deployment_counts(conn)),
-            rollout_duration=tuple(await histograms(conn, "duration_s", ROLLOUT_DURATION_BUCKETS)),
-            rollout_downtime=tuple(await histograms(conn, "downtime_s", ROLLOUT_DOWNTIME_BUCKETS)),
-            rollout_degraded=tuple(await histograms(conn, "degraded_s", ROLLOUT_DOWNTIME_BUCKETS)),
+            rollout_duration=tuple(histograms["duration_s"]),
+            rollout_downtime=tuple(histograms["downtime_s"]),
+            rollout_degraded=tuple(histograms["degraded_s"]),
             rollouts_in_progress=int(
                 await conn.fetchval(
                     "SELECT count(*) FROM rollouts WHERE outcome IS NULL AND started_at IS NOT NULL"
@@ -302,89 +344,134 @@ async def release_rows(
     ):
         done_at[r["team"]].append(r["done_at"])
 
-    rows = []
-    for release in releases:
-        by_status: dict[TaskStatus, int] = {s: counts[release.id].get(s, 0) for s in TASK_STATUSES}
-        progress = Progress(
+    progress = {
+        release.id: Progress(
             release.id,
-            by_status,
+            {s: counts[release.id].get(s, 0) for s in TASK_STATUSES},
             {team: n for (rel, team), n in overdue.items() if rel == release.id},
         )
+        for release in releases
+    }
+    objectives = await objective_rows(conn, [(r, progress[r.id]) for r in releases], now)
+    calendar = catalog.defaults.calendar
+
+    @cache
+    def team_throughput(team: str | None) -> tuple[int, ...]:
+        """A team's tasks done per business day (None: no team, all zeros)."""
+        return daily_throughput(done_at[team] if team else (), calendar, now)
+
+    rows = []
+    for release in releases:
+        done = progress[release.id]
         teams = set(release.teams) | task_teams[release.id]
-        calendar = catalog.defaults.calendar
-        throughput = daily_throughput([t for team in teams for t in done_at[team]], calendar, now)
-        prediction = forecast_completion(progress.remaining, throughput, calendar, now)
-        objectives = await objective_rows(conn, release, progress, now)
+        # Counts add up: a release's throughput is the sum of its teams' (each once).
+        per_team = (team_throughput(team) for team in teams)
+        throughput = tuple(map(sum, zip(team_throughput(None), *per_team, strict=True)))
+        prediction = forecast_completion(done.remaining, throughput, calendar, now)
         rows.append(
             ReleaseRow(
                 release=release.id,
                 target=release.target_date,
-                progress=progress.ratio,
-                tasks={str(k): v for k, v in by_status.items()},
+                progress=done.ratio,
+                tasks={str(k): v for k, v in done.tasks_by_status.items()},
                 forecast_p50=prediction.p50,
                 forecast_p85=prediction.p85,
                 forecast_basis=prediction.basis,
                 at_risk=at_risk(release, prediction),
-                late=late(release, progress.remaining, now),
-                objectives=objectives,
+                late=late(release, done.remaining, now),
+                objectives=objectives.get(release.id, ()),
             )
         )
     return rows, overdue
 
 
+# What open releases measure: (release, service, environment) with the release's window
+# (planned -> closed or now); a NULL environment stands for every environment.
+SCOPE = """(SELECT * FROM unnest($1::text[], $2::text[], $3::text[],
+                                 $4::timestamptz[], $5::timestamptz[])
+            AS s(release, service, environment, start, stop))"""
+IN_SCOPE = "x.service = s.service AND (s.environment IS NULL OR x.environment = s.environment)"
+
+
 async def objective_rows(
-    conn: Connection, release: Release, progress: Progress, now: datetime
-) -> tuple[ObjectiveValue, ...]:
-    if not release.objectives:
-        return ()
-    window = ReleaseWindow.of(release, now)
-    env = release.environment
-    scope = "service = ANY($1::text[]) AND ($2::text IS NULL OR environment = $2)"
-    services = list(release.services)
-    deployments = [
-        Deployment(
-            r["service"],
-            r["environment"],
-            r["version"],
-            r["deployed_at"],
-            r["artifact"],
-            r["failed_at"],
-            r["rework"],
-            r["completed"],
-            r["attempt_failed"],
-        )
-        for r in await conn.fetch(f"SELECT * FROM deployments WHERE {scope}", services, env)
+    conn: Connection, releases: Sequence[tuple[Release, Progress]], now: datetime
+) -> dict[str, tuple[ObjectiveValue, ...]]:
+    """Every open release's objectives, from one query per kind of fact (not per release)."""
+    measured = [(r, p) for r, p in releases if r.objectives]
+    windows = {r.id: ReleaseWindow.of(r, now) for r, _ in measured}
+    scope = [
+        (r.id, s, r.environment, windows[r.id])
+        for r, _ in measured
+        for s in sorted(set(r.services))
     ]
-    recoveries = [
-        Recovery(r["service"], r["environment"], r["started_at"], r["restored_at"])
-        for r in await conn.fetch(f"SELECT * FROM recoveries WHERE {scope}", services, env)
-    ]
-    shipped = [
-        (r["shipped_at"], float(r["seconds"]))
-        for r in await conn.fetch(f"SELECT * FROM ({LEAD_TIMES}) AS l WHERE {scope}", services, env)
-    ]
-    rollouts = [
-        Availability(r["key"], r["duration_s"], r["downtime_s"], r["degraded_s"], True)
-        for r in await conn.fetch(
-            f"""SELECT key, duration_s, downtime_s, degraded_s FROM rollouts
-                WHERE {scope} AND duration_s IS NOT NULL
-                  AND started_at >= $3 AND started_at <= $4""",
-            services,
-            env,
-            window.start,
-            window.end,
-        )
-    ]
-    values = objective_values(
-        deployments=deployments,
-        recoveries=recoveries,
-        shipped=shipped,
-        rollouts=rollouts,
-        progress=progress,
-        window=window,
+    if not scope:
+        return {}
+    args = (
+        [release for release, _, _, _ in scope],
+        [service for _, service, _, _ in scope],
+        [environment for _, _, environment, _ in scope],
+        [window.start for _, _, _, window in scope],
+        [window.end for _, _, _, window in scope],
     )
-    return tuple(
-        ObjectiveValue(o.id, o.kpi, s.value, s.met)
-        for o in release.objectives
-        if (s := evaluate(o, values[o.kpi]))
-    )
+    deployments: dict[str, list[Deployment]] = defaultdict(list)
+    for r in await conn.fetch(
+        f"SELECT s.release, x.* FROM {SCOPE} s JOIN deployments x ON {IN_SCOPE}", *args
+    ):
+        deployments[r["release"]].append(
+            Deployment(
+                r["service"],
+                r["environment"],
+                r["version"],
+                r["deployed_at"],
+                r["artifact"],
+                r["failed_at"],
+                r["rework"],
+                r["completed"],
+                r["attempt_failed"],
+            )
+        )
+    recoveries: dict[str, list[Recovery]] = defaultdict(list)
+    for r in await conn.fetch(
+        f"SELECT s.release, x.* FROM {SCOPE} s JOIN recoveries x ON {IN_SCOPE}", *args
+    ):
+        recoveries[r["release"]].append(
+            Recovery(r["service"], r["environment"], r["started_at"], r["restored_at"])
+        )
+    shipped: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    lead_times = lead_times_sql("d.service = ANY($2::text[])")
+    for r in await conn.fetch(
+        f"SELECT s.release, x.* FROM {SCOPE} s JOIN ({lead_times}) x ON {IN_SCOPE}", *args
+    ):
+        shipped[r["release"]].append((r["shipped_at"], float(r["seconds"])))
+    # A finished rollout's cost is stored; one still in progress costs what it has so far.
+    rollouts: dict[str, list[Availability]] = defaultdict(list)
+    for r in await conn.fetch(
+        f"""SELECT s.release, x.key, x.duration_s, x.downtime_s, x.degraded_s,
+                   CASE WHEN x.duration_s IS NULL THEN x.doc END AS doc, s.stop
+            FROM {SCOPE} s JOIN rollouts x ON {IN_SCOPE}
+            WHERE x.started_at BETWEEN s.start AND s.stop""",
+        *args,
+    ):
+        if r["doc"] is None:
+            cost = Availability(r["key"], r["duration_s"], r["downtime_s"], r["degraded_s"], True)
+        elif (live := availability(codec.decode_rollout(r["doc"]), r["stop"])) is not None:
+            cost = live
+        else:
+            continue
+        rollouts[r["release"]].append(cost)
+    result = {}
+    for release, progress in measured:
+        values = objective_values(
+            deployments=deployments[release.id],
+            recoveries=recoveries[release.id],
+            shipped=shipped[release.id],
+            rollouts=rollouts[release.id],
+            progress=progress,
+            window=windows[release.id],
+        )
+        result[release.id] = tuple(
+            ObjectiveValue(o.id, o.kpi, s.value, s.met)
+            for o in release.objectives
+            if (s := evaluate(o, values[o.kpi]))
+        )
+    return result
