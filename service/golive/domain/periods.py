@@ -1,0 +1,91 @@
+"""Report periods: a local day, an ISO week or a calendar month in the report time zone.
+
+A period is half-open, [start, end), with both bounds the local midnights that begin and
+end it, converted to UTC. A period spanning a DST switch is therefore 23 or 25 hours
+long (a day) or one hour shorter or longer (a week or month): it is what the people
+reading the report call "Monday" or "November". Local midnight is read with zoneinfo's
+default (PEP 495 `fold=0`), as in `domain.calendar`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal, get_args
+from zoneinfo import ZoneInfo
+
+PeriodKind = Literal["daily", "weekly", "monthly"]
+PERIOD_KINDS: tuple[PeriodKind, ...] = get_args(PeriodKind)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    kind: PeriodKind
+    first_day: date  # local date the period begins on
+    timezone: str
+
+    @property
+    def last_day(self) -> date:
+        return self.following().first_day - timedelta(days=1)
+
+    @property
+    def start(self) -> datetime:
+        return _midnight(self.first_day, self.timezone)
+
+    @property
+    def end(self) -> datetime:
+        return _midnight(self.last_day + timedelta(days=1), self.timezone)
+
+    @property
+    def label(self) -> str:
+        """How people name it: 2026-11-23, 2026-W48, 2026-11."""
+        if self.kind == "daily":
+            return self.first_day.isoformat()
+        if self.kind == "weekly":
+            year, week, _ = self.first_day.isocalendar()
+            return f"{year}-W{week:02d}"
+        return f"{self.first_day.year}-{self.first_day.month:02d}"
+
+    def previous(self) -> Period:
+        return period_containing(self.kind, self.first_day - timedelta(days=1), self.timezone)
+
+    def following(self) -> Period:
+        day = self.first_day
+        if self.kind == "daily":
+            return Period(self.kind, day + timedelta(days=1), self.timezone)
+        if self.kind == "weekly":
+            return Period(self.kind, day + timedelta(days=7), self.timezone)
+        year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+        return Period(self.kind, date(year, month, 1), self.timezone)
+
+    def is_complete(self, now: datetime) -> bool:
+        return self.end <= now
+
+
+def period_containing(kind: PeriodKind, day: date, timezone: str) -> Period:
+    """The period of `kind` that the local date `day` belongs to."""
+    if kind == "daily":
+        first = day
+    elif kind == "weekly":
+        first = day - timedelta(days=day.weekday())  # ISO weeks begin on Monday
+    elif kind == "monthly":
+        first = day.replace(day=1)
+    else:
+        raise ValueError(f"unknown period {kind!r}: use one of {', '.join(PERIOD_KINDS)}")
+    return Period(kind, first, timezone)
+
+
+def last_complete(kind: PeriodKind, now: datetime, timezone: str) -> Period:
+    """The most recent period of `kind` that has ended at `now` (the default report)."""
+    today = _require_aware(now).astimezone(ZoneInfo(timezone)).date()
+    return period_containing(kind, today, timezone).previous()
+
+
+def _midnight(day: date, timezone: str) -> datetime:
+    return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(UTC)
+
+
+def _require_aware(instant: datetime) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"expected a timezone-aware datetime, got naive {instant!r}")
+    return instant
