@@ -30,11 +30,11 @@ class Period:
 
     @property
     def start(self) -> datetime:
-        return _midnight(self.first_day, self.timezone)
+        return local_midnight(self.first_day, self.timezone)
 
     @property
     def end(self) -> datetime:
-        return _midnight(self.last_day + timedelta(days=1), self.timezone)
+        return local_midnight(self.last_day + timedelta(days=1), self.timezone)
 
     @property
     def label(self) -> str:
@@ -81,7 +81,8 @@ def last_complete(kind: PeriodKind, now: datetime, timezone: str) -> Period:
     return period_containing(kind, today, timezone).previous()
 
 
-def _midnight(day: date, timezone: str) -> datetime:
+def local_midnight(day: date, timezone: str) -> datetime:
+    """The instant (UTC) the local date `day` begins in `timezone`."""
     return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(UTC)
 
 

@@ -63,11 +63,19 @@ def lead_times_sql(carried: str) -> str:
     WHERE c.started_at IS NOT NULL AND c.started_at <= s.shipped_at"""
 
 
-# The changes deployed in the longest window: only they can have first shipped in a
-# window, so the lead-time aggregate need not cover the whole history.
-_RECENT_CHANGES = """ac.change IN (
-    SELECT ac.change FROM deployments d JOIN artifact_changes ac ON ac.artifact = d.artifact
-    WHERE d.completed AND d.deployed_at > (SELECT min(start) FROM w) AND d.deployed_at <= $3)"""
+def changes_deployed(condition: str) -> str:
+    """A condition for `lead_times_sql`: the change was carried by a completed deployment
+    matching `condition` (on `d`). Only such changes can have first shipped then, so the
+    lead-time aggregate need not cover the whole history."""
+    return f"""ac.change IN (
+        SELECT ac.change FROM deployments d JOIN artifact_changes ac ON ac.artifact = d.artifact
+        WHERE d.completed AND {condition})"""
+
+
+# The changes deployed in the longest window.
+_RECENT_CHANGES = changes_deployed(
+    "d.deployed_at > (SELECT min(start) FROM w) AND d.deployed_at <= $3"
+)
 
 # The DORA figures of every (service, environment) for every window (w), in one statement.
 DORA = f"""

@@ -1,0 +1,1 @@
+"""Daily, weekly and monthly reports: their content (model), computed by store.reports."""

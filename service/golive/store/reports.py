@@ -1,0 +1,353 @@
+"""A period's report from Postgres: set-based queries over the projections and derived
+tables, one per section; the rules (trends, forecast, objectives, idle) are the domain's.
+
+Periods are half-open, [start, end). Figures about the period (deployments, lead and
+recovery times, downtime, tasks done, alerts) are read at its bounds; states (release
+progress, open tasks, corrective measures, teams) are as of generation time, since the
+projections hold current state only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from golive.domain.catalog import Catalog
+from golive.domain.periods import Period, local_midnight
+from golive.domain.rollouts import availability
+from golive.domain.trends import headline_trends
+from golive.reports.model import (
+    AlertRow,
+    BurnUp,
+    CorrectiveMeasure,
+    IncidentRow,
+    Report,
+    RolloutCost,
+    TeamTasks,
+)
+from golive.store import codec
+from golive.store.db import Connection
+from golive.store.kpis import changes_deployed, lead_times_sql, release_rows, team_rows
+
+
+class UnknownRelease(LookupError):
+    """The report names a release golive has no record of."""
+
+
+# Delivery facts in scope: every service, or a release's services (in its environment).
+# $3: services (NULL = all), $4: environment (NULL = all).
+IN_SCOPE = "($3::text[] IS NULL OR service = ANY($3)) AND ($4::text IS NULL OR environment = $4)"
+
+DELIVERY = f"""
+    SELECT
+      (SELECT count(*) FROM deployments
+       WHERE deployed_at >= $1 AND deployed_at < $2 AND {IN_SCOPE}) AS deployments,
+      (SELECT count(*) FROM deployments
+       WHERE deployed_at >= $1 AND deployed_at < $2 AND failed_at IS NOT NULL
+         AND {IN_SCOPE}) AS failed,
+      (SELECT count(*) FROM deployments
+       WHERE deployed_at >= $1 AND deployed_at < $2 AND rework AND {IN_SCOPE}) AS rework,
+      (SELECT array[percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds),
+                    percentile_disc(0.9) WITHIN GROUP (ORDER BY seconds)]
+       FROM ({
+    lead_times_sql(
+        changes_deployed(
+            "d.deployed_at >= $1 AND d.deployed_at < $2 "
+            "AND ($3::text[] IS NULL OR d.service = ANY($3)) "
+            "AND ($4::text IS NULL OR d.environment = $4)"
+        )
+    )
+}) AS l
+       WHERE shipped_at >= $1 AND shipped_at < $2 AND {IN_SCOPE}) AS lead,
+      (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY
+                  extract(epoch FROM restored_at - started_at))
+       FROM recoveries WHERE restored_at >= $1 AND restored_at < $2 AND {IN_SCOPE}) AS recovery,
+      (SELECT coalesce(sum(downtime_s), 0) FROM rollouts
+       WHERE finished_at >= $1 AND finished_at < $2 AND {IN_SCOPE}) AS downtime,
+      (SELECT coalesce(sum(degraded_s), 0) FROM rollouts
+       WHERE finished_at >= $1 AND finished_at < $2 AND {IN_SCOPE}) AS degraded,
+      (SELECT count(*) FROM tasks
+       WHERE done_at >= $1 AND done_at < $2 AND ($5::text IS NULL OR release = $5)) AS tasks_done
+"""
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+async def headline_figures(
+    conn: Connection, period: Period, scope: tuple[Any, ...], catalog: Catalog
+) -> dict[str, float | None]:
+    r = await conn.fetchrow(DELIVERY, period.start, period.end, *scope)
+    assert r is not None
+    days = (period.end - period.start) / timedelta(days=1)
+    calendar = catalog.defaults.calendar
+    business_days = sum(
+        calendar.is_business_day(period.first_day + timedelta(days=n))
+        for n in range((period.last_day - period.first_day).days + 1)
+    )
+    lead = r["lead"] or [None, None]
+    return {
+        "deployments": float(r["deployments"]),
+        "deployment_frequency": r["deployments"] / days,
+        "lead_time_p50": None if lead[0] is None else float(lead[0]),
+        "lead_time_p90": None if lead[1] is None else float(lead[1]),
+        "change_failure_ratio": _ratio(r["failed"], r["deployments"]),
+        "recovery_time_p50": None if r["recovery"] is None else float(r["recovery"]),
+        "rework_ratio": _ratio(r["rework"], r["deployments"]),
+        "rollout_downtime": float(r["downtime"]),
+        "rollout_degraded": float(r["degraded"]),
+        "tasks_done": float(r["tasks_done"]),
+        "throughput": r["tasks_done"] / business_days if business_days else None,
+    }
+
+
+async def load_report(
+    conn: Connection,
+    catalog: Catalog,
+    period: Period,
+    now: datetime,
+    release: str | None = None,
+) -> Report:
+    """The report of `period` as of `now`, for everything or for one release."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        scope: tuple[Any, ...] = (None, None, None)
+        if release is not None:
+            doc = await conn.fetchval("SELECT doc FROM releases WHERE key = $1", release)
+            if doc is None:
+                raise UnknownRelease(f"no release {release!r} is known to golive")
+            subject = codec.decode_release(doc)
+            scope = (sorted(subject.services), subject.environment, release)
+        current = await headline_figures(conn, period, scope, catalog)
+        previous = await headline_figures(conn, period.previous(), scope, catalog)
+        releases, _ = await release_rows(conn, catalog, now)
+        # Figures "at the period's end" cannot look past now for a period still running.
+        until = min(period.end, now)
+        return Report(
+            period=period,
+            generated_at=now,
+            release=release,
+            headline=headline_trends(current, previous),
+            releases=tuple(r for r in releases if release is None or r.release == release),
+            tasks_by_team=await tasks_by_team(conn, period, until, release),
+            corrective_measures=await corrective_measures(conn, release),
+            rollouts=await rollout_costs(conn, period, until, scope),
+            incidents=await incidents(conn, period, scope),
+            alerts_fired=await alerts(conn, "starts_at", period),
+            alerts_resolved=await alerts(conn, "resolved_at", period),
+            teams=tuple(await team_rows(conn, catalog, now)),
+            deployments_by_day=await deployments_by_day(conn, period, scope),
+            burn_up=await burn_up(conn, period, until, release),
+        )
+
+
+async def tasks_by_team(
+    conn: Connection, period: Period, until: datetime, release: str | None
+) -> tuple[TeamTasks, ...]:
+    rows = await conn.fetch(
+        """SELECT coalesce(team, '') AS team,
+                  count(*) FILTER (WHERE done_at >= $1 AND done_at < $2) AS done,
+                  count(*) FILTER (WHERE status IS DISTINCT FROM 'done') AS open,
+                  count(*) FILTER (WHERE status IS DISTINCT FROM 'done' AND due < $3) AS overdue,
+                  count(*) FILTER (WHERE status = 'blocked') AS blocked
+           FROM tasks WHERE doc IS NOT NULL AND ($4::text IS NULL OR release = $4)
+           GROUP BY 1 ORDER BY 1""",
+        period.start,
+        period.end,
+        until,
+        release,
+    )
+    return tuple(
+        TeamTasks(r["team"], r["done"], r["open"], r["overdue"], r["blocked"])
+        for r in rows
+        if r["done"] or r["open"]
+    )
+
+
+async def corrective_measures(
+    conn: Connection, release: str | None
+) -> tuple[CorrectiveMeasure, ...]:
+    """Open corrective measures, oldest first."""
+    tasks = [
+        codec.decode_task(r["doc"])
+        for r in await conn.fetch(
+            """SELECT doc FROM tasks
+               WHERE kind = 'corrective' AND status IS DISTINCT FROM 'done' AND doc IS NOT NULL
+                 AND ($1::text IS NULL OR release = $1)""",
+            release,
+        )
+    ]
+    tasks.sort(key=lambda t: (t.created_at is None, t.created_at, t.id))
+    return tuple(
+        CorrectiveMeasure(t.id, t.title, t.owner, t.team, t.release, t.status, t.created_at, t.due)
+        for t in tasks
+    )
+
+
+async def rollout_costs(
+    conn: Connection, period: Period, until: datetime, scope: tuple[Any, ...]
+) -> tuple[RolloutCost, ...]:
+    """Rollouts finished in the period with downtime or degraded time, and those still in
+    progress at its end with some so far; the longest downtime first."""
+    rows = await conn.fetch(
+        f"""SELECT doc FROM rollouts
+            WHERE doc IS NOT NULL AND service IS NOT NULL AND environment IS NOT NULL
+              AND {IN_SCOPE}
+              AND ((finished_at >= $1 AND finished_at < $2
+                    AND (downtime_s > 0 OR degraded_s > 0))
+                   OR (started_at < $2 AND (finished_at IS NULL OR finished_at >= $2)))""",
+        period.start,
+        period.end,
+        *scope[:2],
+    )
+    costs = []
+    for row in rows:
+        rollout = codec.decode_rollout(row["doc"])
+        finished_at = rollout.finished_at
+        finished = finished_at is not None and finished_at < period.end
+        cost = availability(rollout, finished_at if finished_at and finished else until)
+        if cost is None or rollout.started_at is None or not (cost.downtime or cost.degraded):
+            continue
+        costs.append(
+            RolloutCost(
+                rollout.id,
+                rollout.service or "",
+                rollout.environment or "",
+                rollout.to_version,
+                rollout.started_at,
+                rollout.finished_at if finished else None,
+                rollout.outcome if finished else None,
+                cost.downtime,
+                cost.degraded,
+            )
+        )
+    costs.sort(key=lambda c: (-c.downtime_s, -c.degraded_s, c.rollout))
+    return tuple(costs)
+
+
+async def incidents(
+    conn: Connection, period: Period, scope: tuple[Any, ...]
+) -> tuple[IncidentRow, ...]:
+    """Incidents detected or resolved in the period, or open across it."""
+    rows = await conn.fetch(
+        f"""SELECT doc FROM incidents
+            WHERE doc IS NOT NULL AND {IN_SCOPE}
+              AND detected_at < $2 AND (resolved_at IS NULL OR resolved_at >= $1)
+            ORDER BY detected_at, key""",
+        period.start,
+        period.end,
+        *scope[:2],
+    )
+    result = []
+    for row in rows:
+        incident = codec.decode_incident(row["doc"])
+        result.append(
+            IncidentRow(
+                incident.id,
+                incident.service,
+                incident.environment,
+                incident.description,
+                incident.detected_at,
+                incident.resolved_at,
+            )
+        )
+    return tuple(result)
+
+
+async def alerts(conn: Connection, column: str, period: Period) -> tuple[AlertRow, ...]:
+    """golive's alerts that started (`starts_at`) or resolved (`resolved_at`) in the period."""
+    assert column in ("starts_at", "resolved_at")
+    rows = await conn.fetch(
+        f"""SELECT alertname, severity, labels, annotations, starts_at, resolved_at FROM alerts
+            WHERE {column} >= $1 AND {column} < $2 ORDER BY {column}, alertname, fingerprint""",
+        period.start,
+        period.end,
+    )
+    return tuple(
+        AlertRow(
+            r["alertname"],
+            r["severity"],
+            _json(r["labels"]),
+            _json(r["annotations"]).get("summary"),
+            r["starts_at"],
+            r["resolved_at"],
+        )
+        for r in rows
+    )
+
+
+def _json(value: Any) -> dict[str, str]:
+    loaded = json.loads(value) if isinstance(value, str) else value
+    return {str(k): str(v) for k, v in dict(loaded).items()}
+
+
+async def deployments_by_day(
+    conn: Connection, period: Period, scope: tuple[Any, ...]
+) -> tuple[tuple[date, int], ...]:
+    """Deployments per local day of the period, every day listed (0 included)."""
+    counts = {
+        r["day"]: r["n"]
+        for r in await conn.fetch(
+            f"""SELECT (deployed_at AT TIME ZONE $5)::date AS day, count(*) AS n
+                FROM deployments
+                WHERE deployed_at >= $1 AND deployed_at < $2 AND {IN_SCOPE}
+                GROUP BY 1""",
+            period.start,
+            period.end,
+            *scope[:2],
+            period.timezone,
+        )
+    }
+    return tuple((day, counts.get(day, 0)) for day in _days(period))
+
+
+async def burn_up(
+    conn: Connection, period: Period, until: datetime, release: str | None
+) -> tuple[BurnUp, ...]:
+    """Per open release (or the one reported on): tasks done by the end of each day."""
+    releases = [
+        r["key"]
+        for r in await conn.fetch(
+            """SELECT key FROM releases WHERE doc IS NOT NULL
+                 AND (($1::text IS NULL AND status = 'open') OR key = $1) ORDER BY key""",
+            release,
+        )
+    ]
+    rows = await conn.fetch(
+        """SELECT release, count(*) AS scope,
+                  count(*) FILTER (WHERE done_at < $1) AS before,
+                  array_agg((done_at AT TIME ZONE $3)::date)
+                      FILTER (WHERE done_at >= $1 AND done_at < $2) AS days
+           FROM tasks WHERE release = ANY($4::text[]) AND doc IS NOT NULL GROUP BY 1""",
+        period.start,
+        min(period.end, until),
+        period.timezone,
+        releases,
+    )
+    by_release = {r["release"]: r for r in rows}
+    result = []
+    for key in releases:
+        r = by_release.get(key)
+        done_on: dict[date, int] = defaultdict(int)
+        for day in (r["days"] or []) if r else []:
+            done_on[day] += 1
+        total = r["before"] if r else 0
+        series = []
+        for day in _days(period, until):
+            total += done_on[day]
+            series.append((day, total))
+        result.append(BurnUp(key, r["scope"] if r else 0, tuple(series)))
+    return tuple(result)
+
+
+def _days(period: Period, until: datetime | None = None) -> list[date]:
+    """The period's local days (those begun before `until`, if given)."""
+    days = [
+        period.first_day + timedelta(days=n)
+        for n in range((period.last_day - period.first_day).days + 1)
+    ]
+    if until is None:
+        return days
+    return [day for day in days if local_midnight(day, period.timezone) < until]

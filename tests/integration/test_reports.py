@@ -1,0 +1,177 @@
+"""Report sections from Postgres against figures computed by hand (issue 6).
+
+The hand scenario (tests/integration/scenarios.py) with `now` = Friday 20 November 2026,
+12:00 UTC; the weekly report is ISO week 47 (Monday 16 to Sunday 22 November, UTC),
+still running, against week 46. By hand, in week 47:
+
+- deployments 1.1 (Tue 17 12:00, failed by inc-1), 1.2 (Tue 17 15:00, rework, restores)
+  and 1.3 (Thu 19 11:55, its rollout's finish); week 46 has 1.0 only (Tue 10 12:00);
+- lead times: c1 created Mon 16 12:00, shipped Tue 17 12:00 (1 d); c2 merged Tue 17
+  12:00, shipped Thu 19 11:55 (2 d - 5 min);
+- recovery: inc-1 detected Tue 17 13:00, restored by 1.2 at 15:00 (2 h), resolved 16:00;
+- rollout r1: no ready instance for 30 s (Thu 19 11:51:00 to 11:51:30);
+- tasks T1 (Wed 18) and T2 (Thu 19) done; T3, T4 open and due Thu 19 12:00 (overdue);
+  T5 (storefront) due Sat 21.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import asyncpg
+import pytest
+
+from golive.domain.periods import Period, period_containing
+from golive.reports.model import Report
+from golive.store.reports import UnknownRelease, load_report
+from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ago, ev
+from tests.integration.test_kpi_snapshot import ingest
+
+CORRECTIVE = ev(
+    "golive-task.scheduled",
+    "CM1",
+    {
+        "release": "R1",
+        "team": "payments",
+        "kind": "corrective",
+        "owner": "alice",
+        "title": "Add a readiness probe to checkout",
+    },
+    ago(days=2),
+)
+WEEK_47 = period_containing("weekly", NOW.date(), "UTC")
+
+
+async def report_of(
+    database_url: str, release: str | None = None, period: Period = WEEK_47, alerts: bool = True
+) -> Report:
+    conn = await ingest(database_url, [*SCENARIO, CORRECTIVE])
+    try:
+        if alerts:
+            await add_alerts(conn)
+        return await load_report(conn, CATALOG, period, NOW, release)
+    finally:
+        await conn.close()
+
+
+async def add_alerts(conn: asyncpg.Connection) -> None:
+    """Three alerts as the leader stores them: one fired and resolved in week 47, one
+    fired in week 46 and resolved in week 47, one fired in week 47 and still firing."""
+    for fingerprint, name, starts, resolved in (
+        ("a1", "GoliveTasksOverdue", ago(days=1), ago(hours=2)),
+        ("a2", "GoliveRolloutDowntime", ago(days=8), ago(days=3)),
+        ("a3", "GoliveReleaseAtRisk", ago(days=2), None),
+    ):
+        await conn.execute(
+            """INSERT INTO alerts (fingerprint, alertname, severity, labels, annotations, path,
+                                   starts_at, resolved_at)
+               VALUES ($1, $2, 'warning', $3::jsonb, $4::jsonb, '/api/v1/alerts', $5, $6)""",
+            fingerprint,
+            name,
+            '{"release": "R1"}',
+            f'{{"summary": "{name} summary"}}',
+            starts,
+            resolved,
+        )
+
+
+@pytest.mark.asyncio
+async def test_headline_figures_against_the_previous_week(database_url: str) -> None:
+    report = await report_of(database_url)
+    assert report.period.label == "2026-W47"
+    assert report.complete is False  # Friday: the week is still running
+    trends = {t.headline.name: t for t in report.headline}
+    values = {name: (t.value, t.previous) for name, t in trends.items()}
+    assert values["deployments"] == (3, 1)
+    assert values["deployment_frequency"] == (pytest.approx(3 / 7), pytest.approx(1 / 7))
+    assert values["lead_time_p50"] == (86400, None)
+    assert values["lead_time_p90"] == (172800 - 300, None)
+    assert values["change_failure_ratio"] == (pytest.approx(1 / 3), 0)
+    assert values["recovery_time_p50"] == (7200, None)
+    assert values["rework_ratio"] == (pytest.approx(1 / 3), 0)
+    assert values["rollout_downtime"] == (30, 0)
+    assert values["tasks_done"] == (2, 0)
+    assert values["throughput"] == (pytest.approx(2 / 5), 0)  # 5 business days a week
+    assert (trends["deployments"].direction, trends["deployments"].improved) == ("up", True)
+    assert (trends["change_failure_ratio"].direction, trends["change_failure_ratio"].improved) == (
+        "up",
+        False,
+    )
+    assert trends["lead_time_p50"].direction == "new"
+
+
+@pytest.mark.asyncio
+async def test_sections_of_the_weekly_report(database_url: str) -> None:
+    report = await report_of(database_url)
+
+    teams = {t.team: t for t in report.tasks_by_team}
+    assert (teams["payments"].done, teams["payments"].open, teams["payments"].overdue) == (2, 3, 2)
+    assert (teams["storefront"].done, teams["storefront"].open) == (0, 1)
+    assert teams["storefront"].overdue == 0
+
+    (measure,) = report.corrective_measures
+    assert (measure.task, measure.owner, measure.team, measure.release) == (
+        "CM1",
+        "alice",
+        "payments",
+        "R1",
+    )
+    assert measure.title == "Add a readiness probe to checkout"
+    assert measure.created_at == ago(days=2)
+
+    (rollout,) = report.rollouts
+    assert (rollout.rollout, rollout.version, rollout.outcome) == ("r1", "1.3", "succeeded")
+    assert (rollout.downtime_s, rollout.degraded_s) == (30, 30)
+
+    (incident,) = report.incidents
+    assert (incident.incident, incident.recovery_s) == ("inc-1", 3 * 3600)
+
+    assert [a.alertname for a in report.alerts_fired] == [
+        "GoliveReleaseAtRisk",
+        "GoliveTasksOverdue",
+    ]
+    assert [a.alertname for a in report.alerts_resolved] == [
+        "GoliveRolloutDowntime",
+        "GoliveTasksOverdue",
+    ]
+    assert report.alerts_fired[1].summary == "GoliveTasksOverdue summary"
+    assert report.alerts_fired[1].labels == {"release": "R1"}
+
+    assert report.deployments_by_day == tuple(
+        (date(2026, 11, 16) + timedelta(days=n), count)
+        for n, count in enumerate([0, 2, 0, 1, 0, 0, 0])
+    )
+    (burn_up,) = report.burn_up
+    assert (burn_up.release, burn_up.scope) == ("R1", 6)
+    # Days begun by Friday noon only: the rest of the week has not happened.
+    assert burn_up.done_by_day == tuple(
+        (date(2026, 11, 16) + timedelta(days=n), done) for n, done in enumerate([0, 0, 1, 2, 2])
+    )
+    (release,) = report.releases
+    assert release.release == "R1"
+    assert release.progress == pytest.approx(2 / 6)
+    assert {t.team for t in report.teams} >= {"payments", "storefront"}
+
+
+@pytest.mark.asyncio
+async def test_a_release_report_and_an_empty_month(database_url: str) -> None:
+    report = await report_of(database_url, release="R1")
+    assert report.release == "R1"
+    figures = {t.headline.name: t.value for t in report.headline}
+    assert (figures["deployments"], figures["tasks_done"]) == (3, 2)  # checkout in prod
+
+    october = period_containing("monthly", date(2026, 10, 1), "UTC")
+    empty = await report_of(database_url, period=october, alerts=False)
+    assert empty.complete is True
+    figures = {t.headline.name: t.value for t in empty.headline}
+    assert (figures["deployments"], figures["tasks_done"]) == (0, 0)
+    assert figures["lead_time_p50"] is None
+    assert (empty.rollouts, empty.incidents, empty.alerts_fired) == ((), (), ())
+    assert len(empty.deployments_by_day) == 31
+    assert sum(n for _, n in empty.deployments_by_day) == 0
+
+
+@pytest.mark.asyncio
+async def test_an_unknown_release_is_named_in_the_error(database_url: str) -> None:
+    with pytest.raises(UnknownRelease, match="R404"):
+        await report_of(database_url, release="R404")
