@@ -24,7 +24,7 @@ from golive.health import Health
 from golive.ingest.consumer import Backoff, Ingestor, Stopping
 from golive.metrics.ingest import IngestMetrics
 from golive.metrics.kpis import KpiCollector, LeaderMetrics
-from golive.store.db import create_pool
+from golive.store.db import create_pool, translated
 from golive.store.errors import StoreUnavailableError
 from golive.store.leader import LeaderLock
 from golive.store.migrations import migrate
@@ -114,13 +114,16 @@ async def connect_database(dsn: str, health: Health, stop: asyncio.Event) -> asy
     """Connect and migrate, retrying with backoff while Postgres is unavailable."""
     backoff = Backoff(stop, cap=10.0)
     while True:
+        pool: asyncpg.Pool | None = None
         try:
             pool = await create_pool(dsn)
-            async with pool.acquire() as conn:
+            async with translated(), pool.acquire() as conn:
                 await migrate(conn)
             health.report("database", True)
             return pool
         except (StoreUnavailableError, OSError) as err:
+            if pool is not None:  # a connection died mid-migration: start afresh
+                pool.terminate()
             health.report("database", False, str(err))
             log.warning("Postgres unavailable, retrying: %s", err)
             await backoff.wait()

@@ -18,6 +18,10 @@ UNAVAILABLE = (
     OSError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InterfaceError,
+    # A pooled connection whose backend was terminated while idle can fail its next use
+    # with this instead of a disconnect error (MagicStack/asyncpg#1069; SQLAlchemy treats
+    # it as a disconnect too, sqlalchemy#13241). The pool discards it; retrying is right.
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,

@@ -67,4 +67,6 @@ async def migrate(conn: Connection) -> list[Migration]:
             applied.append(migration)
         return applied
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+        # A session lock dies with its connection: nothing to unlock on a closed one.
+        if not conn.is_closed():
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
