@@ -7,11 +7,13 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from golive.config import ConfigError, Settings, load_settings
 from golive.contract import DEFAULT_MAX_EVENT_BYTES, Event, Rejection, decode_record
+from golive.domain.periods import PERIOD_KINDS
 from golive.store.errors import StoreUnavailableError
 
 
@@ -147,6 +149,63 @@ def replay_command(_args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a date, e.g. 2026-11-23") from None
+
+
+def _zone(text: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: unknown time zone, use an IANA name such as Europe/Paris"
+        ) from None
+    return text
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from golive.config import load_catalog
+    from golive.domain.periods import last_complete, period_containing
+    from golive.reports.document import to_document
+    from golive.reports.markdown import render
+    from golive.store.db import create_pool
+    from golive.store.reports import UnknownRelease, load_report
+
+    settings = _settings()
+    dsn = settings.require_database()
+    catalog = load_catalog(settings)
+    zone = args.timezone or settings.report_timezone
+    now = datetime.now(UTC)
+    period = (
+        period_containing(args.period, args.at, zone)
+        if args.at
+        else last_complete(args.period, now, zone)
+    )
+
+    async def go() -> int:
+        pool = await create_pool(dsn)
+        try:
+            async with pool.acquire() as conn:
+                report = await load_report(conn, catalog, period, now, args.release)
+        except UnknownRelease as err:
+            print(f"golive: {err}", file=sys.stderr)
+            return 1
+        finally:
+            await pool.close()
+        if args.format == "json":
+            print(json.dumps(to_document(report), indent=2, ensure_ascii=False))
+        else:
+            print(render(report), end="")
+        return 0
+
+    return asyncio.run(go())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="golive", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -186,6 +245,23 @@ def build_parser() -> argparse.ArgumentParser:
     mig.set_defaults(handler=migrate_command)
     rep = commands.add_parser("replay", help="rebuild every projection from the events table")
     rep.set_defaults(handler=replay_command)
+    report = commands.add_parser(
+        "report",
+        help="print the daily, weekly or monthly report",
+        description=(
+            "Print the report of a period: by default the last complete one; with --at, "
+            "the one containing that date (still running: figures so far). Periods are "
+            "local days, ISO weeks and months in GOLIVE_REPORT_TIMEZONE (or --timezone)."
+        ),
+    )
+    report.add_argument("--period", choices=PERIOD_KINDS, default="daily", help="default: daily")
+    report.add_argument("--at", type=_date, metavar="DATE", help="a day of the period (YYYY-MM-DD)")
+    report.add_argument("--release", metavar="ID", help="only this release and its services")
+    report.add_argument("--format", choices=("md", "json"), default="md", help="default: md")
+    report.add_argument(
+        "--timezone", type=_zone, metavar="ZONE", help="IANA zone, e.g. Europe/Paris"
+    )
+    report.set_defaults(handler=report_command)
     return parser
 
 

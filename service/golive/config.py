@@ -11,6 +11,7 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
@@ -63,6 +64,8 @@ class Settings(BaseSettings):
     evaluation_interval: timedelta = timedelta(seconds=30)
     max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=1024)
     log_level: str = "INFO"
+    # The zone report periods are cut in (a day is a local day): an IANA name.
+    report_timezone: str = "UTC"
 
     @field_validator("kafka_bootstrap_servers", "kafka_topics", mode="before")
     @classmethod
@@ -73,6 +76,17 @@ class Settings(BaseSettings):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("report_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as Europe/Paris"
+            ) from None
+        return value
 
     @field_validator("http_listen")
     @classmethod

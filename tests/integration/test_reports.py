@@ -16,13 +16,21 @@ still running, against week 46. By hand, in week 47:
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import asyncpg
 import pytest
 
 from golive.domain.periods import Period, period_containing
+from golive.reports.document import to_document
+from golive.reports.markdown import render
 from golive.reports.model import Report
+from golive.reports.text import NO_DATA
 from golive.store.reports import UnknownRelease, load_report
 from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ago, ev
 from tests.integration.test_kpi_snapshot import ingest
@@ -175,3 +183,109 @@ async def test_a_release_report_and_an_empty_month(database_url: str) -> None:
 async def test_an_unknown_release_is_named_in_the_error(database_url: str) -> None:
     with pytest.raises(UnknownRelease, match="R404"):
         await report_of(database_url, release="R404")
+
+
+@pytest.mark.asyncio
+async def test_the_json_document_is_versioned_and_carries_every_section(database_url: str) -> None:
+    report = await report_of(database_url)
+    document = json.loads(json.dumps(to_document(report)))
+    assert document["schema"] == "golive.report/v1"
+    assert document["period"] == {
+        "kind": "weekly",
+        "label": "2026-W47",
+        "first_day": "2026-11-16",
+        "last_day": "2026-11-22",
+        "start": "2026-11-16T00:00:00Z",
+        "end": "2026-11-23T00:00:00Z",
+        "timezone": "UTC",
+        "complete": False,
+    }
+    deployments = document["headline"][0]
+    assert deployments | {"title": ""} == {
+        "name": "deployments",
+        "title": "",
+        "unit": "count",
+        "value": 3,
+        "previous": 1,
+        "change": 2.0,
+        "direction": "up",
+        "improved": True,
+    }
+    assert document["rollouts"][0]["downtime_seconds"] == 30
+    assert document["incidents"][0]["recovery_seconds"] == 10800
+    assert document["corrective_measures"][0]["age_seconds"] == 2 * 86400
+    assert [a["alertname"] for a in document["alerts"]["fired"]] == [
+        "GoliveReleaseAtRisk",
+        "GoliveTasksOverdue",
+    ]
+    assert document["burn_up"][0]["done_by_day"][-1] == {"day": "2026-11-20", "done": 2}
+
+
+@pytest.mark.asyncio
+async def test_markdown_reads_as_a_report_and_escapes_what_producers_wrote(
+    database_url: str,
+) -> None:
+    conn = await ingest(database_url, [*SCENARIO, CORRECTIVE, HOSTILE])
+    try:
+        report = await load_report(conn, CATALOG, WEEK_47, NOW)
+    finally:
+        await conn.close()
+    page = render(report)
+    assert page.startswith("# golive weekly report: 2026-W47\n")
+    assert "The week is not over: figures so far." in page
+    assert "| Deployments | 3 | 1 | ▲ +200% (better) |" in page
+    assert "| Change failure ratio | 33% | 0% | ▲ (worse) |" in page  # no ratio from 0
+    assert f"| Lead time for changes (median) | 1 d | {NO_DATA} | new |" in page
+    assert "| r1 | checkout | prod | 1.3 | 2026-11-19 11:50 | succeeded | 30 s | 30 s |" in page
+    assert "| inc-1 | checkout | prod | 2026-11-17 13:00 | 2026-11-17 16:00 | 3 h |" in page
+    # A title with markup and a pipe stays one cell of text.
+    assert "&lt;img src=x onerror=alert(1)&gt; \\| fix" in page
+    assert "<img" not in page
+
+
+HOSTILE = ev(
+    "golive-task.scheduled",
+    "CM2",
+    {"release": "R1", "kind": "corrective", "title": "<img src=x onerror=alert(1)> | fix"},
+    ago(days=1),
+)
+
+
+def test_golive_report_prints_the_week_and_refuses_what_it_cannot_do(
+    database_url: str,
+) -> None:
+    asyncio.run(ingest_and_close(database_url))
+    env = {**os.environ, "GOLIVE_DATABASE_URL": database_url}
+    week = golive("report", "--period", "weekly", "--at", "2026-11-18", "--format", "json", env=env)
+    assert week.returncode == 0, week.stderr
+    document = json.loads(week.stdout)
+    assert (document["period"]["label"], document["headline"][0]["value"]) == ("2026-W47", 3)
+
+    markdown = golive("report", "--period", "weekly", "--at", "2026-11-18", env=env)
+    assert markdown.stdout.startswith("# golive weekly report: 2026-W47")
+
+    unknown = golive("report", "--release", "R404", env=env)
+    assert (unknown.returncode, unknown.stderr) == (
+        1,
+        "golive: no release 'R404' is known to golive\n",
+    )
+
+    zone = golive("report", "--timezone", "Mars/Olympus", env=env)
+    assert zone.returncode == 2
+    assert "unknown time zone" in zone.stderr
+
+
+async def ingest_and_close(database_url: str) -> None:
+    conn = await ingest(database_url, [*SCENARIO, CORRECTIVE])
+    await conn.close()
+
+
+def golive(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "golive", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
