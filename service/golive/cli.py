@@ -173,7 +173,7 @@ def report_command(args: argparse.Namespace) -> int:
     from golive.domain.periods import last_complete, period_containing
     from golive.reports.document import to_document
     from golive.reports.markdown import render
-    from golive.store.db import create_pool
+    from golive.store.db import create_pool, translated
     from golive.store.reports import UnknownRelease, load_report
 
     settings = _settings()
@@ -190,7 +190,7 @@ def report_command(args: argparse.Namespace) -> int:
     async def go() -> int:
         pool = await create_pool(dsn)
         try:
-            async with pool.acquire() as conn:
+            async with translated(), pool.acquire() as conn:
                 report = await load_report(conn, catalog, period, now, args.release)
         except UnknownRelease as err:
             print(f"golive: {err}", file=sys.stderr)
