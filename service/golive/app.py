@@ -162,6 +162,7 @@ async def run(
         pool=lambda: pool,
         catalog=catalog,
         clock=clock,
+        report_timezone=settings.report_timezone,
     )
 
     async with contextlib.AsyncExitStack() as stack:

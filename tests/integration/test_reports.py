@@ -24,13 +24,19 @@ import sys
 from datetime import date, timedelta
 
 import asyncpg
+import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 
+from golive.api.app import create_app
+from golive.clock import FrozenClock
 from golive.domain.periods import Period, period_containing
+from golive.health import Health
 from golive.reports.document import to_document
 from golive.reports.markdown import render
 from golive.reports.model import Report
 from golive.reports.text import NO_DATA
+from golive.store.db import create_pool
 from golive.store.reports import UnknownRelease, load_report
 from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ago, ev
 from tests.integration.test_kpi_snapshot import ingest
@@ -289,3 +295,57 @@ def golive(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.asyncio
+async def test_the_api_serves_the_report_as_json_or_markdown(database_url: str) -> None:
+    await ingest_and_close(database_url)
+    pool = await create_pool(database_url)
+    app = create_app(
+        health=Health(),
+        registry=CollectorRegistry(),
+        state_metrics=lambda: b"",
+        pool=lambda: pool,
+        catalog=CATALOG,
+        clock=FrozenClock(NOW),
+    )
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://golive") as client:
+            week = await client.get("/api/v1/reports/weekly", params={"at": "2026-11-18"})
+            assert week.status_code == 200
+            assert week.headers["content-type"] == "application/json"
+            document = week.json()
+            assert (document["period"]["label"], document["headline"][0]["value"]) == (
+                "2026-W47",
+                3,
+            )
+            # Default: the last complete period at `now` (Friday 20 November): Thursday.
+            day = await client.get("/api/v1/reports/daily", headers={"Accept": "text/markdown"})
+            assert day.headers["content-type"] == "text/markdown; charset=utf-8"
+            assert day.text.startswith("# golive daily report: 2026-11-19\n")
+            forced = await client.get(
+                "/api/v1/reports/monthly",
+                params={"format": "md", "timezone": "Europe/Paris"},
+                headers={"Accept": "application/json"},
+            )
+            assert forced.text.startswith("# golive monthly report: 2026-10\n")
+            assert "(Europe/Paris)" in forced.text
+
+            unknown = await client.get("/api/v1/reports/weekly", params={"release": "R404"})
+            assert (unknown.status_code, unknown.json()["detail"]) == (
+                404,
+                "no release 'R404' is known to golive",
+            )
+            zone = await client.get("/api/v1/reports/daily", params={"timezone": "Mars/Olympus"})
+            assert zone.status_code == 422
+            assert "unknown time zone" in zone.json()["detail"]
+            assert (await client.get("/api/v1/reports/yearly")).status_code == 422
+            spec = (await client.get("/openapi.json")).json()
+            operation = spec["paths"]["/api/v1/reports/{period}"]["get"]
+            assert set(operation["responses"]["200"]["content"]) == {
+                "application/json",
+                "text/markdown",
+            }
+    finally:
+        await pool.close()

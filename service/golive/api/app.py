@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any, TypeVar
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
-from fastapi import FastAPI, HTTPException, Response
+from fastapi import FastAPI, Header, HTTPException, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from golive.api import views
 from golive.clock import Clock
 from golive.domain.catalog import Catalog
+from golive.domain.periods import PeriodKind, last_complete, period_containing
 from golive.domain.state import State, known_releases
 from golive.health import Health
+from golive.reports.document import to_document
+from golive.reports.markdown import render
 from golive.store.alerts import load_alerts
 from golive.store.db import Connection, translated
 from golive.store.errors import StoreUnavailableError
 from golive.store.queries import load_state
+from golive.store.reports import UnknownRelease, load_report
 
 PoolGetter = Callable[[], asyncpg.Pool | None]
 T = TypeVar("T")
@@ -33,6 +38,7 @@ def create_app(
     pool: PoolGetter,
     catalog: Catalog,
     clock: Clock,
+    report_timezone: str = "UTC",
 ) -> FastAPI:
     app = FastAPI(
         title="golive",
@@ -131,5 +137,49 @@ def create_app(
     )
     async def list_deployments() -> list[dict[str, Any]]:
         return views.deployments(await state_of(("timelines", "incidents", "rollouts")))
+
+    @app.get(
+        "/api/v1/reports/{period}",
+        tags=["reports"],
+        summary="The report of a day, ISO week or month (as `golive report`)",
+        description=(
+            "By default the last complete period in the report time zone; with `at`, the "
+            "period containing that date. Format: `format=md|json`, else the `Accept` "
+            "header (`text/markdown` or `application/json`, the default)."
+        ),
+        response_class=Response,
+        responses={
+            200: {
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "text/markdown": {"schema": {"type": "string"}},
+                }
+            },
+            404: {"description": "unknown release"},
+            422: {"description": "invalid period, date, time zone or format"},
+        },
+    )
+    async def get_report(
+        period: PeriodKind,
+        at: date | None = None,
+        release: str | None = None,
+        timezone: str | None = None,
+        format: Literal["md", "json"] | None = None,
+        accept: Annotated[str, Header()] = "application/json",
+    ) -> Response:
+        zone = timezone or report_timezone
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise HTTPException(422, f"unknown time zone {zone!r}: use an IANA name") from None
+        now = clock.now()
+        chosen = period_containing(period, at, zone) if at else last_complete(period, now, zone)
+        try:
+            report = await read(lambda conn: load_report(conn, catalog, chosen, now, release))
+        except UnknownRelease as err:
+            raise HTTPException(404, str(err)) from None
+        if (format or ("md" if "text/markdown" in accept else "json")) == "md":
+            return Response(render(report), media_type="text/markdown; charset=utf-8")
+        return JSONResponse(to_document(report))
 
     return app
