@@ -13,7 +13,7 @@ from typing import Any
 
 from golive.config import ConfigError, Settings, load_settings
 from golive.contract import DEFAULT_MAX_EVENT_BYTES, Event, Rejection, decode_record
-from golive.domain.periods import PERIOD_KINDS
+from golive.domain.periods import PERIOD_KINDS, require_timezone
 from golive.store.errors import StoreUnavailableError
 
 
@@ -157,20 +157,15 @@ def _date(text: str) -> date:
 
 
 def _zone(text: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: unknown time zone, use an IANA name such as Europe/Paris"
-        ) from None
-    return text
+        return require_timezone(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def report_command(args: argparse.Namespace) -> int:
     from golive.config import load_catalog
-    from golive.domain.periods import last_complete, period_containing
+    from golive.domain.periods import report_period
     from golive.reports.document import to_document
     from golive.reports.markdown import render
     from golive.store.db import create_pool, translated
@@ -181,11 +176,7 @@ def report_command(args: argparse.Namespace) -> int:
     catalog = load_catalog(settings)
     zone = args.timezone or settings.report_timezone
     now = datetime.now(UTC)
-    period = (
-        period_containing(args.period, args.at, zone)
-        if args.at
-        else last_complete(args.period, now, zone)
-    )
+    period = report_period(args.period, args.at, now, zone)
 
     async def go() -> int:
         pool = await create_pool(dsn)

@@ -11,7 +11,6 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
@@ -24,6 +23,7 @@ from golive.domain.catalog import (
     parse_catalog,
     parse_duration,
 )
+from golive.domain.periods import require_timezone
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 
@@ -80,13 +80,7 @@ class Settings(BaseSettings):
     @field_validator("report_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}: use an IANA name such as Europe/Paris"
-            ) from None
-        return value
+        return require_timezone(value)
 
     @field_validator("http_listen")
     @classmethod

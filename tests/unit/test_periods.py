@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from golive.domain.periods import Period, last_complete, period_containing
+from golive.domain.periods import Period, last_complete, period_containing, report_period
 
 PARIS = "Europe/Paris"
 
@@ -101,3 +101,11 @@ def test_periods_are_values() -> None:
     assert period_containing("weekly", date(2026, 11, 26), PARIS) == Period(
         "weekly", date(2026, 11, 23), PARIS
     )
+
+
+def test_a_report_asks_for_the_period_of_a_date_or_the_last_complete_one() -> None:
+    now = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # Tuesday 00:30 in Paris
+    assert report_period("weekly", date(2026, 11, 25), now, PARIS).label == "2026-W48"
+    assert report_period("daily", None, now, PARIS).label == "2026-11-23"
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus': use an IANA"):
+        report_period("daily", None, now, "Mars/Olympus")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 from fastapi import FastAPI, Header, HTTPException, Response
@@ -15,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from golive.api import views
 from golive.clock import Clock
 from golive.domain.catalog import Catalog
-from golive.domain.periods import PeriodKind, last_complete, period_containing
+from golive.domain.periods import PeriodKind, report_period
 from golive.domain.state import State, known_releases
 from golive.health import Health
 from golive.reports.document import to_document
@@ -167,13 +166,11 @@ def create_app(
         format: Literal["md", "json"] | None = None,
         accept: Annotated[str, Header()] = "application/json",
     ) -> Response:
-        zone = timezone or report_timezone
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise HTTPException(422, f"unknown time zone {zone!r}: use an IANA name") from None
         now = clock.now()
-        chosen = period_containing(period, at, zone) if at else last_complete(period, now, zone)
+        try:
+            chosen = report_period(period, at, now, timezone or report_timezone)
+        except ValueError as err:
+            raise HTTPException(422, str(err)) from None
         try:
             report = await read(lambda conn: load_report(conn, catalog, chosen, now, release))
         except UnknownRelease as err:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, get_args
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PeriodKind = Literal["daily", "weekly", "monthly"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = get_args(PeriodKind)
@@ -79,6 +79,24 @@ def last_complete(kind: PeriodKind, now: datetime, timezone: str) -> Period:
     """The most recent period of `kind` that has ended at `now` (the default report)."""
     today = _require_aware(now).astimezone(ZoneInfo(timezone)).date()
     return period_containing(kind, today, timezone).previous()
+
+
+def require_timezone(name: str) -> str:
+    """`name` if it is an IANA time zone; else ValueError saying what to give instead."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/Paris"
+        ) from None
+    return name
+
+
+def report_period(kind: PeriodKind, at: date | None, now: datetime, timezone: str) -> Period:
+    """The period a report is asked for: the one containing the local date `at`, else the
+    last complete one at `now`."""
+    require_timezone(timezone)
+    return period_containing(kind, at, timezone) if at else last_complete(kind, now, timezone)
 
 
 def local_midnight(day: date, timezone: str) -> datetime:
