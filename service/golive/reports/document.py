@@ -89,11 +89,7 @@ def to_document(report: Report) -> dict[str, Any]:
                 "release": m.release,
                 "status": m.status,
                 "created_at": _instant(m.created_at),
-                "age_seconds": (
-                    None
-                    if m.created_at is None
-                    else (report.generated_at - m.created_at).total_seconds()
-                ),
+                "age_seconds": m.age_seconds(report.generated_at),
                 "due": _instant(m.due),
             }
             for m in report.corrective_measures

@@ -14,7 +14,13 @@ def cell(value: object) -> str:
     return html.escape(" ".join(str(value).split()), quote=False).replace("|", "\\|")
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+def table(
+    header: Sequence[str], rows: Iterable[Sequence[object]], empty: str | None = None
+) -> list[str]:
+    """A GitHub-flavoured table, or the sentence `empty` when there are no rows."""
+    rows = list(rows)
+    if not rows and empty is not None:
+        return [empty]
     lines = [
         "| " + " | ".join(header) + " |",
         "| " + " | ".join("---" for _ in header) + " |",
@@ -89,137 +95,115 @@ def render(report: Report) -> str:
         out.append("No open release.")
 
     out += ["", "## Tasks by team", ""]
-    out += (
-        table(
-            ["team", f"done this {noun}", "open", "overdue", "blocked"],
-            (
-                [t.team or "(no team)", t.done, t.open, t.overdue, t.blocked]
-                for t in report.tasks_by_team
-            ),
-        )
-        if report.tasks_by_team
-        else ["No tasks."]
+    out += table(
+        ["team", f"done this {noun}", "open", "overdue", "blocked"],
+        (
+            [t.team or "(no team)", t.done, t.open, t.overdue, t.blocked]
+            for t in report.tasks_by_team
+        ),
+        empty="No tasks.",
     )
 
     out += ["", "## Open corrective measures", ""]
-    out += (
-        table(
-            ["task", "title", "owner", "team", "release", "status", "age"],
-            (
-                [
-                    m.task,
-                    m.title or text.NO_DATA,
-                    m.owner or text.NO_DATA,
-                    m.team or text.NO_DATA,
-                    m.release or text.NO_DATA,
-                    m.status,
-                    text.duration(
-                        None
-                        if m.created_at is None
-                        else (report.generated_at - m.created_at).total_seconds()
-                    ),
-                ]
-                for m in report.corrective_measures
-            ),
-        )
-        if report.corrective_measures
-        else ["None open."]
+    out += table(
+        ["task", "title", "owner", "team", "release", "status", "age"],
+        (
+            [
+                m.task,
+                m.title or text.NO_DATA,
+                m.owner or text.NO_DATA,
+                m.team or text.NO_DATA,
+                m.release or text.NO_DATA,
+                m.status,
+                text.duration(m.age_seconds(report.generated_at)),
+            ]
+            for m in report.corrective_measures
+        ),
+        empty="None open.",
     )
 
     out += ["", "## Rollouts with downtime or degraded time", ""]
-    out += (
-        table(
+    out += table(
+        [
+            "rollout",
+            "service",
+            "environment",
+            "version",
+            "started",
+            "outcome",
+            "downtime",
+            "degraded",
+        ],
+        (
             [
-                "rollout",
-                "service",
-                "environment",
-                "version",
-                "started",
-                "outcome",
-                "downtime",
-                "degraded",
-            ],
-            (
-                [
-                    c.rollout,
-                    c.service,
-                    c.environment,
-                    c.version or text.NO_DATA,
-                    text.instant(c.started_at, tz),
-                    c.outcome or "in progress",
-                    text.duration(c.downtime_s),
-                    text.duration(c.degraded_s),
-                ]
-                for c in report.rollouts
-            ),
-        )
-        if report.rollouts
-        else ["None: every rollout kept its minimum healthy instances."]
+                c.rollout,
+                c.service,
+                c.environment,
+                c.version or text.NO_DATA,
+                text.instant(c.started_at, tz),
+                c.outcome or "in progress",
+                text.duration(c.downtime_s),
+                text.duration(c.degraded_s),
+            ]
+            for c in report.rollouts
+        ),
+        empty="None: every rollout kept its minimum healthy instances.",
     )
 
     out += ["", "## Incidents", ""]
-    out += (
-        table(
+    out += table(
+        [
+            "incident",
+            "service",
+            "environment",
+            "detected",
+            "resolved",
+            "recovery time",
+            "description",
+        ],
+        (
             [
-                "incident",
-                "service",
-                "environment",
-                "detected",
-                "resolved",
-                "recovery time",
-                "description",
-            ],
-            (
-                [
-                    i.incident,
-                    i.service or text.NO_DATA,
-                    i.environment or text.NO_DATA,
-                    text.instant(i.detected_at, tz),
-                    text.instant(i.resolved_at, tz),
-                    text.duration(i.recovery_s),
-                    i.description or "",
-                ]
-                for i in report.incidents
-            ),
-        )
-        if report.incidents
-        else ["None."]
+                i.incident,
+                i.service or text.NO_DATA,
+                i.environment or text.NO_DATA,
+                text.instant(i.detected_at, tz),
+                text.instant(i.resolved_at, tz),
+                text.duration(i.recovery_s),
+                i.description or "",
+            ]
+            for i in report.incidents
+        ),
+        empty="None.",
     )
 
     out += ["", "## Alerts", ""]
     for title, alerts in (("Fired", report.alerts_fired), ("Resolved", report.alerts_resolved)):
         out += [f"{title}:", ""]
-        out += (
-            table(
-                ["alert", "severity", "labels", "summary", "started", "resolved"],
-                (
-                    [
-                        a.alertname,
-                        a.severity,
-                        ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items())),
-                        a.summary or "",
-                        text.instant(a.starts_at, tz),
-                        text.instant(a.resolved_at, tz),
-                    ]
-                    for a in alerts
-                ),
-            )
-            if alerts
-            else ["None."]
+        out += table(
+            ["alert", "severity", "labels", "summary", "started", "resolved"],
+            (
+                [
+                    a.alertname,
+                    a.severity,
+                    ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items())),
+                    a.summary or "",
+                    text.instant(a.starts_at, tz),
+                    text.instant(a.resolved_at, tz),
+                ]
+                for a in alerts
+            ),
+            empty="None.",
         )
         out.append("")
 
     out += ["## Teams", ""]
-    out += (
-        table(
-            ["team", "last activity", "open tasks", "idle"],
-            (
-                [t.team, text.instant(t.last_activity, tz), t.open_tasks, text.yes_no(t.idle)]
-                for t in report.teams
-            ),
-        )
-        if report.teams
-        else ["No team known."]
+    out += table(
+        ["team", "last activity", "open tasks", "idle"],
+        (
+            [t.team, text.instant(t.last_activity, tz), t.open_tasks, text.yes_no(t.idle)]
+            for t in report.teams
+        ),
+        empty="No team known.",
     )
 
     out += ["", "## Deployments per day", ""]

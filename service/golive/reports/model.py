@@ -31,6 +31,9 @@ class CorrectiveMeasure:
     created_at: datetime | None
     due: datetime | None
 
+    def age_seconds(self, now: datetime) -> float | None:
+        return None if self.created_at is None else (now - self.created_at).total_seconds()
+
 
 @dataclass(frozen=True, slots=True)
 class RolloutCost:

@@ -1,8 +1,9 @@
 """The leader's KPI snapshot: set-based SQL over the derived tables, then the pure
 domain rules (forecast, idle, objectives) on the aggregated facts.
 
-Query count is constant: it does not grow with events, services or teams; only the few
-open releases are looked at one by one (their objectives and forecast).
+Query count is constant: it does not grow with events, services, teams or releases
+(the open releases' objectives come from one query per kind of fact; only their
+forecasts run one by one, in Python).
 """
 
 from __future__ import annotations

@@ -84,10 +84,7 @@ async def headline_figures(
     assert r is not None
     days = (period.end - period.start) / timedelta(days=1)
     calendar = catalog.defaults.calendar
-    business_days = sum(
-        calendar.is_business_day(period.first_day + timedelta(days=n))
-        for n in range((period.last_day - period.first_day).days + 1)
-    )
+    business_days = sum(calendar.is_business_day(day) for day in _days(period))
     lead = r["lead"] or [None, None]
     return {
         "deployments": float(r["deployments"]),
