@@ -28,6 +28,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from golive.alerting.lifecycle import AlertState
 from golive.api.app import create_app
 from golive.clock import FrozenClock
 from golive.domain.periods import Period, period_containing
@@ -36,6 +37,7 @@ from golive.reports.document import to_document
 from golive.reports.markdown import render
 from golive.reports.model import Report
 from golive.reports.text import NO_DATA
+from golive.store.alerts import save_alerts
 from golive.store.db import create_pool
 from golive.store.reports import UnknownRelease, load_report
 from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ago, ev
@@ -71,22 +73,26 @@ async def report_of(
 async def add_alerts(conn: asyncpg.Connection) -> None:
     """Three alerts as the leader stores them: one fired and resolved in week 47, one
     fired in week 46 and resolved in week 47, one fired in week 47 and still firing."""
-    for fingerprint, name, starts, resolved in (
-        ("a1", "GoliveTasksOverdue", ago(days=1), ago(hours=2)),
-        ("a2", "GoliveRolloutDowntime", ago(days=8), ago(days=3)),
-        ("a3", "GoliveReleaseAtRisk", ago(days=2), None),
-    ):
-        await conn.execute(
-            """INSERT INTO alerts (fingerprint, alertname, severity, labels, annotations, path,
-                                   starts_at, resolved_at)
-               VALUES ($1, $2, 'warning', $3::jsonb, $4::jsonb, '/api/v1/alerts', $5, $6)""",
-            fingerprint,
-            name,
-            '{"release": "R1"}',
-            f'{{"summary": "{name} summary"}}',
-            starts,
-            resolved,
-        )
+    await save_alerts(
+        conn,
+        [
+            AlertState(
+                fingerprint,
+                name,
+                "warning",
+                {"release": "R1"},
+                {"summary": f"{name} summary"},
+                "/api/v1/alerts",
+                starts,
+                resolved,
+            )
+            for fingerprint, name, starts, resolved in (
+                ("a1", "GoliveTasksOverdue", ago(days=1), ago(hours=2)),
+                ("a2", "GoliveRolloutDowntime", ago(days=8), ago(days=3)),
+                ("a3", "GoliveReleaseAtRisk", ago(days=2), None),
+            )
+        ],
+    )
 
 
 @pytest.mark.asyncio

@@ -45,6 +45,21 @@ async def load_alerts(
     return {r["fingerprint"]: _state(r) for r in rows}
 
 
+async def alerts_in(
+    conn: Connection, column: str, start: datetime, end: datetime
+) -> list[AlertState]:
+    """Alerts that started (`column` = starts_at) or resolved (resolved_at) in [start, end)."""
+    if column not in ("starts_at", "resolved_at"):
+        raise ValueError(f"alerts are dated by starts_at or resolved_at, not {column!r}")
+    rows = await conn.fetch(
+        f"""SELECT {COLUMNS} FROM alerts WHERE {column} >= $1 AND {column} < $2
+            ORDER BY {column}, alertname, fingerprint""",
+        start,
+        end,
+    )
+    return [_state(r) for r in rows]
+
+
 async def save_alerts(conn: Connection, states: Iterable[AlertState]) -> None:
     items = list(states)
     if not items:

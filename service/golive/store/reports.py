@@ -9,7 +9,6 @@ projections hold current state only.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,6 +27,7 @@ from golive.reports.model import (
     TeamTasks,
 )
 from golive.store import codec
+from golive.store.alerts import alerts_in
 from golive.store.db import Connection
 from golive.store.kpis import changes_deployed, lead_times_sql, release_rows, team_rows
 
@@ -255,29 +255,17 @@ async def incidents(
 
 async def alerts(conn: Connection, column: str, period: Period) -> tuple[AlertRow, ...]:
     """golive's alerts that started (`starts_at`) or resolved (`resolved_at`) in the period."""
-    assert column in ("starts_at", "resolved_at")
-    rows = await conn.fetch(
-        f"""SELECT alertname, severity, labels, annotations, starts_at, resolved_at FROM alerts
-            WHERE {column} >= $1 AND {column} < $2 ORDER BY {column}, alertname, fingerprint""",
-        period.start,
-        period.end,
-    )
     return tuple(
         AlertRow(
-            r["alertname"],
-            r["severity"],
-            _json(r["labels"]),
-            _json(r["annotations"]).get("summary"),
-            r["starts_at"],
-            r["resolved_at"],
+            a.alertname,
+            a.severity,
+            dict(a.labels),
+            a.annotations.get("summary"),
+            a.starts_at,
+            a.resolved_at,
         )
-        for r in rows
+        for a in await alerts_in(conn, column, period.start, period.end)
     )
-
-
-def _json(value: Any) -> dict[str, str]:
-    loaded = json.loads(value) if isinstance(value, str) else value
-    return {str(k): str(v) for k, v in dict(loaded).items()}
 
 
 async def deployments_by_day(
