@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -33,6 +34,7 @@ from golive.contract import Event, decode_record
 from golive.domain.catalog import Catalog
 from golive.domain.delivery import deliveries
 from golive.domain.state import ENTITY_FIELDS, State, apply, touches
+from golive.domain.teams import activity_buckets
 from golive.ingest.consumer import KEPT_HEADER_PREFIXES
 from golive.store import codec
 from golive.store.batches import IncomingEvent, write_batch
@@ -129,6 +131,9 @@ class Folder:
     counts: Counter[str] = field(default_factory=Counter)
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     seen: set[tuple[str, str]] = field(default_factory=set)
+    activity: dict[tuple[str, datetime], tuple[int, datetime, datetime]] = field(
+        default_factory=dict
+    )
 
     def add(self, items: Sequence[IncomingEvent]) -> list[IncomingEvent]:
         """Apply new events; return them (duplicates are dropped, as the events table does)."""
@@ -158,6 +163,11 @@ class Folder:
                 if key in current:
                     self.entities[name][key] = current[key]
         self.counts[event.name] += 1
+        for key, (n, first, last) in activity_buckets([event], after, self.catalog).items():
+            known = self.activity.get(key)
+            if known is not None:
+                n, first, last = known[0] + n, min(known[1], first), max(known[2], last)
+            self.activity[key] = (n, first, last)
 
 
 def _event_row(item: IncomingEvent) -> tuple[Any, ...]:
@@ -263,6 +273,11 @@ async def copy_state(conn: asyncpg.Connection, folder: Folder) -> None:
     pairs = sorted({(a.id, c) for a in entities["artifacts"].values() for c in a.changes})
     await conn.copy_records_to_table(
         "artifact_changes", records=pairs, columns=["artifact", "change"]
+    )
+    await conn.copy_records_to_table(
+        "team_activity",
+        records=[(team, bucket, *facts) for (team, bucket), facts in folder.activity.items()],
+        columns=["team", "bucket", "events", "first_at", "last_at"],
     )
     await conn.copy_records_to_table(
         "event_counts", records=sorted(folder.counts.items()), columns=["name", "count"]

@@ -152,7 +152,7 @@ async def dump_state(database_url: str) -> dict[str, Any]:
                 f"SELECT key, doc::text AS doc FROM {projection.table} ORDER BY key"
             )
             state[projection.table] = [(r["key"], r["doc"]) for r in rows]
-        for table in ("deployments", "recoveries", "artifact_changes"):
+        for table in ("deployments", "recoveries", "artifact_changes", "team_activity"):
             rows = await conn.fetch(f"SELECT * FROM {table}")
             state[table] = sorted(tuple(str(v) for v in r.values()) for r in rows)
         rows = await conn.fetch("SELECT name, count FROM event_counts ORDER BY name")

@@ -219,6 +219,7 @@ async def test_replay_rebuilds_the_same_state_as_live_ingest(
         landed = await produce(kafka_bootstrap, topic, STREAM[:1500])
         await wait_consumed(database_url, landed, timeout=120)
     live = await dump_state(database_url)
+    assert live["team_activity"], "the stream should give teams some activity"
     conn = await asyncpg.connect(database_url)
     try:
         from golive.store.db import _init

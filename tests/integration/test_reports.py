@@ -12,6 +12,9 @@ still running, against week 46. By hand, in week 47:
 - rollout r1: no ready instance for 30 s (Thu 19 11:51:00 to 11:51:30);
 - tasks T1 (Wed 18) and T2 (Thu 19) done; T3, T4 open and due Thu 19 12:00 (overdue);
   T5 (storefront) due Sat 21.
+- team activity (checkout is payments'): payments has 14 events in the week (deployments
+  1.1, 1.2, 1.3, inc-1 detected and resolved, r1's 4 events, T1, T2, T3, CM1 and the
+  pipeline run), the last Fri 20 11:00; storefront none (T5, Sun 15, is its last).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -170,7 +173,38 @@ async def test_sections_of_the_weekly_report(database_url: str) -> None:
     (release,) = report.releases
     assert release.release == "R1"
     assert release.progress == pytest.approx(2 / 6)
-    assert {t.team for t in report.teams} >= {"payments", "storefront"}
+    assert {t.team for t in report.teams} == {"payments", "storefront"}
+
+
+@pytest.mark.asyncio
+async def test_team_activity_and_idle_periods_in_business_time(database_url: str) -> None:
+    """Idle = quiet for more than 4 business hours (the default) with open work; business
+    hours are 09:00-18:00 UTC, Monday to Friday (the default calendar)."""
+    teams = {t.team: t for t in (await report_of(database_url)).teams}
+    payments, storefront = teams["payments"], teams["storefront"]
+    assert (payments.events, payments.last_activity) == (14, ago(hours=1))
+    assert payments.open_tasks == 3  # T3, T4, CM1
+    day = lambda d, h, m=0: datetime(2026, 11, d, h, m, tzinfo=UTC)  # noqa: E731
+    quiet = [(p.start, p.end, p.business_seconds / 3600) for p in payments.idle_periods]
+    assert quiet == [
+        # From deployment 1.0 (Tue 10 12:00) to T3's update: 6 h + 3 x 9 h + 3 h.
+        (day(10, 12), day(16, 12), 36),
+        (day(16, 12), day(17, 12), 9),  # Mon 12:00-18:00, Tue 09:00-12:00
+        (day(17, 16), day(18, 12), 5),  # after inc-1's resolution: 2 h + 3 h
+        (day(18, 12), day(19, 11, 50), 6 + 2 + 50 / 60),
+        (day(19, 12), day(20, 11), 8),  # deployment 1.3 to the pipeline run
+    ]
+    assert payments.idle_periods[1].idle_from == day(16, 16)
+    assert not any(p.ongoing for p in payments.idle_periods)  # active at 11:00, now 12:00
+
+    assert (storefront.events, storefront.last_activity) == (0, ago(days=5))
+    (idle,) = storefront.idle_periods  # T5 open since Sun 15 12:00, no news since
+    assert (idle.start, idle.end, idle.ongoing) == (ago(days=5), NOW, True)
+    assert idle.business_seconds == (4 * 9 + 3) * 3600
+    assert idle.idle_from == day(16, 13)
+
+    scoped = {t.team for t in (await report_of(database_url, release="R1")).teams}
+    assert scoped == {"payments", "storefront"}  # R1 names both
 
 
 @pytest.mark.asyncio

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from golive.domain.catalog import parse_catalog
 from golive.domain.state import apply_all
-from golive.domain.teams import all_team_statuses, team_status
-from tests.unit.events import cdevent, release, task
+from golive.domain.teams import (
+    activity_bucket,
+    activity_buckets,
+    activity_team,
+    all_team_statuses,
+    idle_periods,
+    team_status,
+)
+from tests.unit.events import cdevent, release, rollout, task
 
 PARIS = parse_catalog(
     {
@@ -131,3 +140,84 @@ def test_rollout_progress_of_an_owned_service_is_the_owners_activity() -> None:
     ]
     state = apply_all(events, PARIS, state=state)
     assert team_status(state, "payments", PARIS, utc(2, 16)).last_activity == utc(2, 15)
+
+
+# --- activity in a period (reports) -------------------------------------------------------
+
+
+def test_activity_team_follows_the_same_attribution_as_last_activity() -> None:
+    state = with_open_work("storefront", utc(1, 9))
+    bare_update = task("updated", "T1", time=utc(2, 9), status="in_progress")
+    progress = rollout("progressed", "r1", time=utc(2, 15), readyOld=1, readyNew=1)
+    started = cdevent(
+        "golive-rollout.started",
+        "r1",
+        {"service": "checkout", "environment": "prod", "toVersion": "2", "desiredInstances": 2},
+        time=utc(2, 8),
+    )
+    state = apply_all([started], PARIS, state=state)
+    assert activity_team(bare_update, state, PARIS) == "storefront"  # the task's team
+    assert activity_team(started, state, PARIS) == "payments"  # the service's owner
+    assert activity_team(progress, state, PARIS) == "payments"  # the rollout's service
+    assert activity_team(task("updated", "T9", time=utc(2, 9)), state, PARIS) is None
+
+
+def test_activity_buckets_are_quarter_hours_on_which_every_zone_midnight_falls() -> None:
+    assert activity_bucket(utc(1, 9, 14)) == utc(1, 9, 0)
+    assert activity_bucket(utc(1, 9, 15)) == utc(1, 9, 15)
+    for zone in ("Asia/Kolkata", "Asia/Kathmandu", "Australia/Eucla", "America/St_Johns"):
+        midnight = datetime(2026, 12, 1, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        assert activity_bucket(midnight) == midnight, zone
+
+
+def test_buckets_count_events_with_their_first_and_last_time() -> None:
+    state = with_open_work("payments", utc(1, 8))
+    events = [
+        cdevent("pipelinerun.finished", f"run-{n}", {"outcome": "success"}, time=t)
+        for n, t in enumerate([utc(2, 9, 14), utc(2, 9, 1), utc(2, 9, 40)])
+    ]
+    events = [replace(e, team="payments") for e in events]
+    assert activity_buckets(events, state, PARIS) == {
+        ("payments", utc(2, 9, 0)): (2, utc(2, 9, 1), utc(2, 9, 14)),
+        ("payments", utc(2, 9, 30)): (1, utc(2, 9, 40), utc(2, 9, 40)),
+    }
+
+
+# Tuesday 1 December 2026, Paris (UTC+1), work 09:00-18:00 local = 08:00-17:00 UTC.
+FOUR_HOURS = timedelta(hours=4)
+
+
+def test_a_quiet_stretch_longer_than_idle_after_in_business_time_is_idle() -> None:
+    calendar = PARIS.defaults.calendar
+    quiet = [(utc(1, 10), utc(2, 10), False), (utc(2, 10), utc(2, 13), False)]
+    (period,) = idle_periods(quiet, [(utc(1, 8), None)], calendar, FOUR_HOURS)
+    # 10:00-17:00 UTC on the 1st (7 h) and 08:00-10:00 on the 2nd (2 h): idle from 14:00.
+    assert (period.start, period.end, period.ongoing) == (utc(1, 10), utc(2, 10), False)
+    assert period.business_seconds == 9 * 3600
+    assert period.idle_from == utc(1, 14)
+
+
+def test_nights_and_weekends_do_not_make_a_team_idle() -> None:
+    calendar = PARIS.defaults.calendar
+    # Friday 4 December 16:00 UTC to Monday 7 December 09:00 UTC: 1 h + 1 h of business time.
+    quiet = [(utc(4, 16), utc(7, 9), False)]
+    assert idle_periods(quiet, [(utc(1, 8), None)], calendar, FOUR_HOURS) == []
+
+
+def test_only_time_with_open_work_counts() -> None:
+    calendar = PARIS.defaults.calendar
+    quiet = [(utc(1, 8), utc(3, 17), True)]
+    # Work open on the 1st 08:00-09:00 and 10:00-11:00 (merged gaps too short), then from the
+    # 3rd 08:00 on: only the last piece (9 h) makes the team idle, still going at the end.
+    work = [(utc(1, 8), utc(1, 9)), (utc(1, 10), utc(1, 11)), (utc(3, 8), None)]
+    (period,) = idle_periods(quiet, work, calendar, FOUR_HOURS)
+    assert (period.start, period.end, period.ongoing) == (utc(3, 8), utc(3, 17), True)
+    assert idle_periods(quiet, [], calendar, FOUR_HOURS) == []
+
+
+def test_overlapping_work_is_one_interval() -> None:
+    calendar = PARIS.defaults.calendar
+    quiet = [(utc(1, 8), utc(1, 17), False)]
+    work = [(utc(1, 8), utc(1, 12)), (utc(1, 11), utc(1, 17)), (utc(1, 9), utc(1, 10))]
+    (period,) = idle_periods(quiet, work, calendar, FOUR_HOURS)
+    assert (period.start, period.end, period.business_seconds) == (utc(1, 8), utc(1, 17), 9 * 3600)

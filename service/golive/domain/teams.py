@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from golive.contract import Event
+from golive.domain.calendar import Calendar
 from golive.domain.catalog import Catalog
-from golive.domain.state import State
+from golive.domain.state import State, attribute_team
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +85,107 @@ def all_team_statuses(state: State, catalog: Catalog, now: datetime) -> list[Tea
     names = set(state.teams) | {t.team for t in state.tasks.values() if t.team}
     names |= set(catalog.teams) | set(catalog.service_owners.values())
     return [team_status(state, name, catalog, now) for name in sorted(names)]
+
+
+# Team activity is kept per team in buckets this long (store `team_activity`): every time
+# zone's midnight falls on a bound, so any local day, week or month is whole buckets.
+ACTIVITY_BUCKET = timedelta(minutes=15)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def activity_bucket(time: datetime) -> datetime:
+    """The start of the bucket holding `time` (UTC)."""
+    return time - (time - _EPOCH) % ACTIVITY_BUCKET
+
+
+def activity_buckets(
+    events: Iterable[Event], state: State, catalog: Catalog
+) -> dict[tuple[str, datetime], tuple[int, datetime, datetime]]:
+    """Per (team, bucket): how many of `events` count as the team's activity, the first
+    and the last event time. `state` is the state after the events."""
+    buckets: dict[tuple[str, datetime], tuple[int, datetime, datetime]] = {}
+    for event in events:
+        team = activity_team(event, state, catalog)
+        if team is None:
+            continue
+        key = (team, activity_bucket(event.time))
+        n, first, last = buckets.get(key, (0, event.time, event.time))
+        buckets[key] = (n + 1, min(first, event.time), max(last, event.time))
+    return buckets
+
+
+def activity_team(event: Event, state: State, catalog: Catalog) -> str | None:
+    """The team an event counts as activity of, as `last_activity_of` sees it: its own
+    attribution, else the owner of its service, else the team of the task it is about or
+    the owner of the rollout's service (`state` holds that task or rollout)."""
+    team = attribute_team(event, catalog)
+    if team is not None:
+        return team
+    keys = event.entity_keys()
+    task = state.tasks.get(keys.get("task", ""))
+    if task is not None and task.team:
+        return task.team
+    rollout = state.rollouts.get(keys.get("rollout", ""))
+    return catalog.owner(rollout.service) if rollout is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class IdlePeriod:
+    """A quiet stretch of a team with open work, longer than its `idle_after` in business
+    time: quiet from `start`, idle by the rule from `idle_from`, until `end` (its next
+    activity, or the end of what was observed when `ongoing`)."""
+
+    start: datetime
+    idle_from: datetime
+    end: datetime
+    ongoing: bool
+    business_seconds: float
+
+
+def idle_periods(
+    quiet: Sequence[tuple[datetime, datetime, bool]],
+    work: Sequence[tuple[datetime, datetime | None]],
+    calendar: Calendar,
+    idle_after: timedelta,
+) -> list[IdlePeriod]:
+    """The idle periods among quiet stretches `(from, to, ongoing)` (no activity strictly
+    between the bounds), counting only the time the team had open work: a stretch is cut
+    to the union of the `work` intervals `[created, done)` (`done` None: still open)."""
+    open_work = _union([(s, e) for s, e in work if e is None or e > s])
+    threshold = idle_after.total_seconds()
+    periods = []
+    for low, high, ongoing in quiet:
+        for start, end in open_work:
+            cut_low, cut_high = max(low, start), high if end is None else min(high, end)
+            if cut_high <= cut_low:
+                continue
+            seconds = calendar.business_seconds(cut_low, cut_high)
+            if seconds > threshold:
+                periods.append(
+                    IdlePeriod(
+                        start=cut_low,
+                        idle_from=calendar.add_business_seconds(cut_low, threshold),
+                        end=cut_high,
+                        ongoing=ongoing and cut_high == high,
+                        business_seconds=seconds,
+                    )
+                )
+    return periods
+
+
+def _union(
+    intervals: Sequence[tuple[datetime, datetime | None]],
+) -> list[tuple[datetime, datetime | None]]:
+    """Overlapping or touching intervals merged, in order; None is an open end."""
+    merged: list[tuple[datetime, datetime | None]] = []
+    for start, end in sorted(intervals, key=lambda i: i[0]):
+        if merged:
+            last_start, last_end = merged[-1]
+            if last_end is None or start <= last_end:
+                merged[-1] = (
+                    last_start,
+                    None if end is None or last_end is None else max(last_end, end),
+                )
+                continue
+        merged.append((start, end))
+    return merged

@@ -140,9 +140,20 @@ def to_document(report: Report) -> dict[str, Any]:
         "teams": [
             {
                 "team": t.team,
+                "events": t.events,
                 "last_activity": _instant(t.last_activity),
                 "open_tasks": t.open_tasks,
                 "idle": t.idle,
+                "idle_periods": [
+                    {
+                        "start": _instant(p.start),
+                        "idle_from": _instant(p.idle_from),
+                        "end": _instant(p.end),
+                        "ongoing": p.ongoing,
+                        "business_seconds": p.business_seconds,
+                    }
+                    for p in t.idle_periods
+                ],
             }
             for t in report.teams
         ],

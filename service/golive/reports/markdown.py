@@ -198,9 +198,15 @@ def render(report: Report) -> str:
 
     out += ["## Teams", ""]
     out += table(
-        ["team", "last activity", "open tasks", "idle"],
+        ["team", "events", "last activity", "open tasks", "idle periods"],
         (
-            [t.team, text.instant(t.last_activity, tz), t.open_tasks, text.yes_no(t.idle)]
+            [
+                t.team,
+                t.events,
+                text.instant(t.last_activity, tz),
+                t.open_tasks,
+                "; ".join(text.idle_period(p, tz) for p in t.idle_periods) or "none",
+            ]
             for t in report.teams
         ),
         empty="No team known.",

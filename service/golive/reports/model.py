@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from golive.domain.periods import Period
-from golive.domain.snapshot import ReleaseRow, TeamRow
+from golive.domain.snapshot import ReleaseRow
+from golive.domain.teams import IdlePeriod
 from golive.domain.trends import Trend
 
 
@@ -75,6 +76,20 @@ class AlertRow:
 
 
 @dataclass(frozen=True, slots=True)
+class TeamActivity:
+    team: str
+    events: int  # events counted as the team's activity in the period
+    last_activity: datetime | None  # the latest before the period's end (or now)
+    open_tasks: int  # open tasks in open releases, now
+    idle_periods: tuple[IdlePeriod, ...]  # ending in the period (or still going at its end)
+
+    @property
+    def idle(self) -> bool:
+        """Idle at the period's end (or now): an idle period is still going."""
+        return any(p.ongoing for p in self.idle_periods)
+
+
+@dataclass(frozen=True, slots=True)
 class BurnUp:
     """A release's tasks done by the end of each day of the period, against its scope."""
 
@@ -96,7 +111,7 @@ class Report:
     incidents: tuple[IncidentRow, ...]
     alerts_fired: tuple[AlertRow, ...]
     alerts_resolved: tuple[AlertRow, ...]
-    teams: tuple[TeamRow, ...]
+    teams: tuple[TeamActivity, ...]
     deployments_by_day: tuple[tuple[date, int], ...]
     burn_up: tuple[BurnUp, ...]
 

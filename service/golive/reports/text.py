@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from golive.domain.teams import IdlePeriod
 from golive.domain.trends import Trend, Unit
 
 NO_DATA = "\u2013"  # an en dash: no data
@@ -63,6 +64,16 @@ def trend(t: Trend) -> str:
     change = "" if t.change is None else f" {t.change:+.0%}"
     verdict = "better" if t.improved else "worse"
     return f"{arrow}{change} ({verdict})"
+
+
+def idle_period(period: IdlePeriod, timezone: str) -> str:
+    """quiet 2026-11-16 10:05 to 2026-11-18 09:30 (7 h 25 min of business time); "to
+    still quiet" when no activity ended it by the period's end (or now)."""
+    end = "still quiet" if period.ongoing else instant(period.end, timezone)
+    return (
+        f"quiet {instant(period.start, timezone)} to {end} "
+        f"({duration(period.business_seconds)} of business time)"
+    )
 
 
 def yes_no(value: bool | None) -> str:

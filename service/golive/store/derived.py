@@ -10,6 +10,7 @@ instances refreshing the same pair serialise and the second sees the first's com
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from golive.domain.delivery import Delivery, derive
@@ -142,3 +143,26 @@ async def add_artifact_changes(conn: Connection, artifacts: Iterable[Artifact]) 
             [a for a, _ in pairs],
             [c for _, c in pairs],
         )
+
+
+async def add_team_activity(
+    conn: Connection, buckets: Mapping[tuple[str, datetime], tuple[int, datetime, datetime]]
+) -> None:
+    """Add a batch's team activity (`domain.teams.activity_buckets`) to its buckets."""
+    if not buckets:
+        return
+    keys = sorted(buckets)  # one lock order for every instance: no deadlock
+    await conn.execute(
+        """INSERT INTO team_activity (team, bucket, events, first_at, last_at)
+           SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[],
+                                $4::timestamptz[], $5::timestamptz[])
+           ON CONFLICT (team, bucket) DO UPDATE
+           SET events = team_activity.events + EXCLUDED.events,
+               first_at = LEAST(team_activity.first_at, EXCLUDED.first_at),
+               last_at = GREATEST(team_activity.last_at, EXCLUDED.last_at)""",
+        [team for team, _ in keys],
+        [bucket for _, bucket in keys],
+        [buckets[k][0] for k in keys],
+        [buckets[k][1] for k in keys],
+        [buckets[k][2] for k in keys],
+    )

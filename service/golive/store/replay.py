@@ -37,7 +37,13 @@ async def replay(
 ) -> ReplayResult:
     async with conn.transaction():
         await conn.execute("LOCK TABLE events IN SHARE MODE")
-        derived_tables = ["event_counts", "deployments", "recoveries", "artifact_changes"]
+        derived_tables = [
+            "event_counts",
+            "deployments",
+            "recoveries",
+            "artifact_changes",
+            "team_activity",
+        ]
         tables = ", ".join([p.table for p in PROJECTIONS] + derived_tables)
         await conn.execute(f"TRUNCATE {tables}")
         total = int(await conn.fetchval("SELECT count(*) FROM events"))

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from golive.domain.catalog import Catalog
+from golive.domain.model import Release
 from golive.domain.periods import Period, local_midnight
 from golive.domain.rollouts import availability
 from golive.domain.trends import headline_trends
@@ -27,9 +28,10 @@ from golive.reports.model import (
     TeamTasks,
 )
 from golive.store import codec
+from golive.store.activity import known_teams, team_activity
 from golive.store.alerts import alerts_in
 from golive.store.db import Connection
-from golive.store.kpis import changes_deployed, lead_times_sql, release_rows, team_rows
+from golive.store.kpis import changes_deployed, lead_times_sql, release_rows
 
 
 class UnknownRelease(LookupError):
@@ -111,6 +113,7 @@ async def load_report(
     """The report of `period` as of `now`, for everything or for one release."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         scope: tuple[Any, ...] = (None, None, None)
+        subject = None
         if release is not None:
             doc = await conn.fetchval("SELECT doc FROM releases WHERE key = $1", release)
             if doc is None:
@@ -134,10 +137,26 @@ async def load_report(
             incidents=await incidents(conn, period, scope),
             alerts_fired=await alerts(conn, "starts_at", period),
             alerts_resolved=await alerts(conn, "resolved_at", period),
-            teams=tuple(await team_rows(conn, catalog, now)),
+            teams=await team_activity(
+                conn, catalog, period, until, await _teams(conn, catalog, release, subject)
+            ),
             deployments_by_day=await deployments_by_day(conn, period, scope),
             burn_up=await burn_up(conn, period, until, release),
         )
+
+
+async def _teams(
+    conn: Connection, catalog: Catalog, release: str | None, subject: Release | None
+) -> set[str]:
+    """The teams a report covers: all, or those of the release (named by it, owning its
+    services or its tasks)."""
+    if release is None or subject is None:
+        return await known_teams(conn, catalog)
+    rows = await conn.fetch(
+        "SELECT DISTINCT team FROM tasks WHERE release = $1 AND team IS NOT NULL", release
+    )
+    owners = {catalog.owner(s) for s in subject.services}
+    return {r["team"] for r in rows} | set(subject.teams) | {o for o in owners if o}
 
 
 async def tasks_by_team(

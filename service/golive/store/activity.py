@@ -1,0 +1,141 @@
+"""Team activity over a period, from the `team_activity` buckets: events per team, last
+activity and idle periods (the rule is the domain's, `domain.teams.idle_periods`).
+
+Quiet stretches are the gaps between buckets with activity, found in SQL: only gaps
+longer than the shortest `idle_after` in wall-clock time can be idle (business time is
+never longer), so a month of buckets comes back as a handful of rows. Inside a bucket,
+activity is continuous: an `idle_after` under 15 minutes is measured at that grain.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import datetime
+
+from golive.domain.catalog import Catalog
+from golive.domain.periods import Period
+from golive.domain.teams import idle_periods
+from golive.reports.model import TeamActivity
+from golive.store.db import Connection
+
+Quiet = tuple[datetime, datetime, bool]
+
+
+async def known_teams(conn: Connection, catalog: Catalog) -> set[str]:
+    """Every team golive knows: named in the catalog, owning tasks, or seen active."""
+    rows = await conn.fetch(
+        """SELECT team FROM tasks WHERE team IS NOT NULL
+           UNION SELECT key FROM teams WHERE doc IS NOT NULL"""
+    )
+    return {r["team"] for r in rows} | set(catalog.teams) | set(catalog.service_owners.values())
+
+
+async def team_activity(
+    conn: Connection,
+    catalog: Catalog,
+    period: Period,
+    until: datetime,
+    teams: Collection[str],
+) -> tuple[TeamActivity, ...]:
+    """Each of `teams` in `period`, observed up to `until` (its end, or now)."""
+    names = sorted(teams)
+    if not names:
+        return ()
+    within = {
+        r["team"]: r
+        for r in await conn.fetch(
+            """SELECT team, sum(events) AS events, min(first_at) AS first_at,
+                      max(last_at) AS last_at
+               FROM team_activity
+               WHERE bucket >= $1 AND bucket < $2 AND team = ANY($3::text[])
+               GROUP BY team""",
+            period.start,
+            until,
+            names,
+        )
+    }
+    before = {
+        r["team"]: r["last_at"]
+        for r in await conn.fetch(
+            """SELECT t.team, (SELECT a.last_at FROM team_activity a
+                               WHERE a.team = t.team AND a.bucket < $1
+                               ORDER BY a.bucket DESC LIMIT 1) AS last_at
+               FROM unnest($2::text[]) AS t(team)""",
+            period.start,
+            names,
+        )
+    }
+    shortest = min(catalog.policy(t).idle_after for t in names)
+    gaps: dict[str, list[Quiet]] = defaultdict(list)
+    for r in await conn.fetch(
+        """SELECT team, quiet_from, quiet_to FROM (
+               SELECT team, first_at AS quiet_to,
+                      lag(last_at) OVER (PARTITION BY team ORDER BY bucket) AS quiet_from
+               FROM team_activity
+               WHERE bucket >= $1 AND bucket < $2 AND team = ANY($3::text[])) AS g
+           WHERE quiet_to - quiet_from > $4
+           ORDER BY team, quiet_from""",
+        period.start,
+        until,
+        names,
+        shortest,
+    ):
+        gaps[r["team"]].append((r["quiet_from"], r["quiet_to"], False))
+    work = await _open_work(conn, names, until)
+    open_tasks = {
+        r["team"]: r["n"]
+        for r in await conn.fetch(
+            """SELECT t.team, count(*) AS n FROM tasks t LEFT JOIN releases r ON r.key = t.release
+               WHERE t.status IS DISTINCT FROM 'done' AND t.team = ANY($1::text[])
+                 AND t.release IS NOT NULL AND coalesce(r.status, 'open') = 'open'
+               GROUP BY 1""",
+            names,
+        )
+    }
+
+    result = []
+    for team in names:
+        active = within.get(team)
+        previous = before.get(team)
+        # Silence before any activity counts from the team's first open work, if any.
+        start = previous or min((s for s, _ in work[team]), default=period.start)
+        if active is None:
+            quiet = [(start, until, True)]
+        else:
+            quiet = [(start, active["first_at"], False), *gaps[team]]
+            quiet.append((active["last_at"], until, True))
+        policy = catalog.policy(team)
+        periods = [
+            p
+            for p in idle_periods(quiet, work[team], policy.calendar, policy.idle_after)
+            if p.end > period.start
+        ]
+        result.append(
+            TeamActivity(
+                team=team,
+                events=int(active["events"]) if active else 0,
+                last_activity=active["last_at"] if active else previous,
+                open_tasks=open_tasks.get(team, 0),
+                idle_periods=tuple(periods),
+            )
+        )
+    return tuple(result)
+
+
+async def _open_work(
+    conn: Connection, teams: list[str], until: datetime
+) -> dict[str, list[tuple[datetime, datetime | None]]]:
+    """Per team, when each of its release tasks was open: [created, done)."""
+    work: dict[str, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    for r in await conn.fetch(
+        """SELECT team, created_at, done_at FROM (
+               SELECT team, (doc->>'created_at')::timestamptz AS created_at, done_at
+               FROM tasks
+               WHERE team = ANY($1::text[]) AND release IS NOT NULL AND doc IS NOT NULL) AS t
+           WHERE created_at < $2""",
+        teams,
+        until,
+    ):
+        work[r["team"]].append((r["created_at"], r["done_at"]))
+    return work
