@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,lint,embedded]'
 	touch $(STAMP)
 
-## tools: Debian's prometheus and prometheus-alertmanager for the tests (no-op once there)
+## tools: Debian's prometheus, prometheus-alertmanager and chromium (+ fonts) for the tests (no-op once there)
 tools:
 	scripts/install-tools.sh
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite runs for real: Debian's prometheus (prometheus,
-# promtool) and prometheus-alertmanager (prometheus-alertmanager, amtool). A no-op when
-# they are already on PATH. Never leaves a packaged daemon running: the packages' init
+# promtool), prometheus-alertmanager (prometheus-alertmanager, amtool) and chromium (renders
+# the HTML reports headless), with a font so that the reports' text renders as text. A no-op
+# when they are already there. Never leaves a packaged daemon running: the packages' init
 # scripts would otherwise start Prometheus on :9090 and Alertmanager on :9093.
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-alertmanager)
+PACKAGES=(prometheus prometheus-alertmanager chromium fonts-dejavu-core)
 POLICY=/usr/sbin/policy-rc.d
 # Debian names the Alertmanager binary prometheus-alertmanager; upstream names it alertmanager.
 ALERTMANAGER_NAMES=(alertmanager prometheus-alertmanager)
@@ -30,7 +31,15 @@ tools_present() {
     command -v prometheus >/dev/null 2>&1 &&
         command -v promtool >/dev/null 2>&1 &&
         command -v amtool >/dev/null 2>&1 &&
-        alertmanager_binary >/dev/null
+        alertmanager_binary >/dev/null &&
+        command -v chromium >/dev/null 2>&1 &&
+        font_present
+}
+
+# Chromium draws text as empty boxes without a font. With --no-install-recommends its own
+# font (fonts-liberation) is left out; fontconfig accepts any of several, so name one.
+font_present() {
+    compgen -G '/usr/share/fonts/truetype/dejavu/DejaVuSans*.ttf' >/dev/null
 }
 
 # The packaged daemons run as the system user "prometheus"; the suite's own servers run as
@@ -67,11 +76,14 @@ stop_new_daemons() {
 report_versions() {
     local am
     am=$(alertmanager_binary)
-    printf 'install-tools: %s; %s; %s; %s\n' \
+    # Debian's chromium launcher can print a shell error about /dev/shm to stderr; the
+    # version is on stdout.
+    printf 'install-tools: %s; %s; %s; %s; %s\n' \
         "$(prometheus --version 2>&1 | head -1)" \
         "$(promtool --version 2>&1 | head -1)" \
         "$("$am" --version 2>&1 | head -1)" \
-        "$(amtool --version 2>&1 | head -1)"
+        "$(amtool --version 2>&1 | head -1)" \
+        "$(chromium --version 2>/dev/null | head -1)"
 }
 
 if tools_present; then
@@ -80,7 +92,7 @@ if tools_present; then
 fi
 
 command -v apt-get >/dev/null 2>&1 ||
-    die "apt-get not found: install Prometheus 2.42+ (prometheus, promtool) and Alertmanager (alertmanager, amtool) by hand"
+    die "apt-get not found: install Prometheus 2.42+ (prometheus, promtool), Alertmanager (alertmanager, amtool) and Chromium (chromium) by hand"
 
 SUDO=()
 if [[ $(id -u) -ne 0 ]]; then
@@ -123,5 +135,5 @@ created_policy=0
 
 stop_new_daemons "$daemons_before"
 
-tools_present || die "installed ${PACKAGES[*]} but prometheus, promtool, alertmanager or amtool is still not on PATH"
+tools_present || die "installed ${PACKAGES[*]} but prometheus, promtool, alertmanager, amtool, chromium or the DejaVu fonts are still missing"
 report_versions

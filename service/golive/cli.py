@@ -166,8 +166,8 @@ def _zone(text: str) -> str:
 def report_command(args: argparse.Namespace) -> int:
     from golive.config import load_catalog
     from golive.domain.periods import report_period
+    from golive.reports import html, markdown
     from golive.reports.document import to_document
-    from golive.reports.markdown import render
     from golive.store.db import create_pool, translated
     from golive.store.reports import UnknownRelease, load_report
 
@@ -191,6 +191,7 @@ def report_command(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(json.dumps(to_document(report), indent=2, ensure_ascii=False))
         else:
+            render = html.render if args.format == "html" else markdown.render
             print(render(report), end="")
         return 0
 
@@ -248,7 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--period", choices=PERIOD_KINDS, default="daily", help="default: daily")
     report.add_argument("--at", type=_date, metavar="DATE", help="a day of the period (YYYY-MM-DD)")
     report.add_argument("--release", metavar="ID", help="only this release and its services")
-    report.add_argument("--format", choices=("md", "json"), default="md", help="default: md")
+    report.add_argument(
+        "--format",
+        choices=("md", "json", "html"),
+        default="md",
+        help="md (default), json, or html: one self-contained page with charts",
+    )
     report.add_argument(
         "--timezone", type=_zone, metavar="ZONE", help="IANA zone, e.g. Europe/Paris"
     )

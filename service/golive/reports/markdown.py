@@ -85,7 +85,7 @@ def render(report: Report) -> str:
                         release,
                         o.objective,
                         o.kpi,
-                        _objective_value(o.kpi, o.value),
+                        text.objective_value(o.kpi, o.value),
                         text.yes_no(o.met),
                     ]
                     for release, o in objectives
@@ -215,11 +215,3 @@ def render(report: Report) -> str:
     out += ["", "## Deployments per day", ""]
     out += table(["day", "deployments"], ([d.isoformat(), n] for d, n in report.deployments_by_day))
     return "\n".join(out) + "\n"
-
-
-def _objective_value(kpi: str, value: float | None) -> str:
-    if kpi.startswith(("lead_time", "recovery_time", "rollout_")):
-        return text.duration(value)
-    if kpi.endswith("ratio"):
-        return text.figure(value, "ratio")
-    return text.figure(value, "count")

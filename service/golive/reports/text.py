@@ -78,3 +78,12 @@ def idle_period(period: IdlePeriod, timezone: str) -> str:
 
 def yes_no(value: bool | None) -> str:
     return NO_DATA if value is None else ("yes" if value else "no")
+
+
+def objective_value(kpi: str, value: float | None) -> str:
+    """An objective's measured value in its KPI's unit."""
+    if kpi.startswith(("lead_time", "recovery_time", "rollout_")):
+        return duration(value)
+    if kpi.endswith("ratio"):
+        return figure(value, "ratio")
+    return figure(value, "count")
