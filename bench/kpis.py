@@ -1,8 +1,9 @@
-"""`python -m bench.kpis`: the leader's snapshot refresh and a `/metrics` scrape of the
-KPI gauges over a database holding a realistic production history.
+"""`python -m bench.kpis`: the leader's snapshot refresh, a `/metrics` scrape of the KPI
+gauges and a monthly report over a database holding a realistic production history.
 
-The issue's targets: a scrape with 500 services, 50 teams and 20 open releases stays
-under 50 ms; the snapshot refresh over 1 million stored events stays under 2 s.
+The issues' targets: a scrape with 500 services, 50 teams and 20 open releases stays
+under 50 ms; the snapshot refresh over 1 million stored events stays under 2 s; so does
+a monthly report (computed and rendered in its three formats).
 
 Steps: check on a sample that the bulk fill gives the same database as `write_batch`;
 fill a fresh database with `--events` events (bulk, then the last `--tail` events
@@ -43,15 +44,21 @@ from bench.load import BATCH, fill, ingest, spread
 from bench.mix import NOW, Mix, catalog_of
 from golive.domain.catalog import Catalog
 from golive.domain.dora import WINDOWS
+from golive.domain.periods import last_complete
 from golive.domain.snapshot import KpiSnapshot
 from golive.metrics.ingest import IngestMetrics
 from golive.metrics.kpis import KpiCollector, LeaderMetrics
+from golive.reports import html, markdown
+from golive.reports.document import to_document
 from golive.store.kpis import load_snapshot
+from golive.store.reports import load_report
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET_SCRAPE_MS = 50.0
 TARGET_REFRESH_S = 2.0
+TARGET_REPORT_S = 2.0
 REFRESH_RUNS = 5
+REPORT_RUNS = 5
 SCRAPE_RUNS = 50
 PUBLISH_RUNS = 10
 STARTED = time.perf_counter()
@@ -173,6 +180,46 @@ async def measure_refresh(dsn: str, catalog: Catalog) -> tuple[KpiSnapshot, dict
         "median_s": stats["median"],
         "max_s": stats["max"],
         "all_s": seconds,
+    }
+
+
+async def measure_report(dsn: str, catalog: Catalog) -> dict[str, Any]:
+    """The monthly report of the last complete month at NOW, as the leader publishes it:
+    `load_report`, then the three formats."""
+    period = last_complete("monthly", NOW, "UTC")
+    conn = await store_connection(dsn)
+    try:
+        await load_report(conn, catalog, period, NOW)  # warm-up: plans, caches
+        load, render = [], []
+        for _ in range(REPORT_RUNS):
+            t0 = time.perf_counter()
+            report = await load_report(conn, catalog, period, NOW)
+            t1 = time.perf_counter()
+            json.dumps(to_document(report))
+            markdown.render(report)
+            html.render(report)
+            render.append(time.perf_counter() - t1)
+            load.append(t1 - t0)
+        events = await conn.fetchval(
+            "SELECT count(*) FROM events WHERE time >= $1 AND time < $2", period.start, period.end
+        )
+    finally:
+        await conn.close()
+    total = [a + b for a, b in zip(load, render, strict=True)]
+    return {
+        "period": period.label,
+        "events_in_period": events,
+        "runs": REPORT_RUNS,
+        "load_s": spread(load),
+        "render_s": spread(render),
+        "total_s": spread(total),
+        "sections": {
+            "releases": len(report.releases),
+            "teams": len(report.teams),
+            "rollouts": len(report.rollouts),
+            "incidents": len(report.incidents),
+            "idle_periods": sum(len(t.idle_periods) for t in report.teams),
+        },
     }
 
 
@@ -316,6 +363,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await conn.close()
         say(f"refresh: load_snapshot, 1 warm-up + {REFRESH_RUNS} runs")
         snapshot, result["refresh"] = await measure_refresh(dsn, catalog)
+        say(f"report: the last complete month, 1 warm-up + {REPORT_RUNS} runs")
+        result["report"] = await measure_report(dsn, catalog)
     result["snapshot"] = snapshot_shape(snapshot, mix)
     say(f"scrape: publish x {PUBLISH_RUNS}, then /metrics x {SCRAPE_RUNS} (1 warm-up each)")
     result["scrape"] = measure_scrape(snapshot, result["fill"]["events_by_type"])
@@ -336,12 +385,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "note": "load_snapshot alone; each refresh the leader then also spends "
             "scrape.publish rendering the snapshot",
         },
+        "monthly_report_s": {
+            "target": TARGET_REPORT_S,
+            "statistic": "max",
+            "measured": result["report"]["total_s"]["max"],
+            "met": result["report"]["total_s"]["max"] < TARGET_REPORT_S,
+            "note": "load_report and rendering JSON, Markdown and HTML",
+        },
     }
     return result
 
 
 def summary(result: dict[str, Any]) -> str:
     fill, refresh, scrape = result["fill"], result["refresh"], result["scrape"]
+    report = result["report"]
     shape, targets = result["snapshot"], result["targets"]
     tail = fill["tail"]
     lines = [
@@ -378,6 +435,11 @@ def summary(result: dict[str, Any]) -> str:
         f"refresh (load_snapshot, {refresh['runs']} runs): min {refresh['min_s']:.3f}s, "
         f"median {refresh['median_s']:.3f}s, max {refresh['max_s']:.3f}s; then publish "
         f"(render the state metrics) median {scrape['publish']['median_ms'] / 1000:.3f}s",
+        f"monthly report {report['period']} ({report['events_in_period']:,} events in the "
+        f"month; {report['runs']} runs): total min {report['total_s']['min']:.3f}s, median "
+        f"{report['total_s']['median']:.3f}s, max {report['total_s']['max']:.3f}s (load_report "
+        f"median {report['load_s']['median']:.3f}s, render JSON + Markdown + HTML median "
+        f"{report['render_s']['median']:.3f}s)",
         f"scrape (/metrics path, {scrape['runs']} runs): min {scrape['min_ms']:.2f} ms, "
         f"median {scrape['median_ms']:.2f} ms, p99 {scrape['p99_ms']:.2f} ms "
         f"(rendering per snapshot, in the leader: {scrape['publish']['median_ms']:.0f} ms); "

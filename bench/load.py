@@ -33,8 +33,8 @@ from bench.mix import Mix
 from golive.contract import Event, decode_record
 from golive.domain.catalog import Catalog
 from golive.domain.delivery import deliveries
-from golive.domain.state import ENTITY_FIELDS, State, apply, touches
-from golive.domain.teams import activity_buckets
+from golive.domain.state import ENTITY_FIELDS, State, touches
+from golive.domain.teams import apply_counting_activity
 from golive.ingest.consumer import KEPT_HEADER_PREFIXES
 from golive.store import codec
 from golive.store.batches import IncomingEvent, write_batch
@@ -156,14 +156,14 @@ class Folder:
             for name, keys in touched.items()
         }
         partial = State(**loaded)
-        after = apply(partial, event, self.catalog)
+        after, activity = apply_counting_activity([event], self.catalog, partial)
         for name, keys in touched.items():
             current = getattr(after, name)
             for key in keys:
                 if key in current:
                     self.entities[name][key] = current[key]
         self.counts[event.name] += 1
-        for key, (n, first, last) in activity_buckets([event], after, self.catalog).items():
+        for key, (n, first, last) in activity.items():
             known = self.activity.get(key)
             if known is not None:
                 n, first, last = known[0] + n, min(known[1], first), max(known[2], last)

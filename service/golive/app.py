@@ -24,6 +24,7 @@ from golive.health import Health
 from golive.ingest.consumer import Backoff, Ingestor, Stopping
 from golive.metrics.ingest import IngestMetrics
 from golive.metrics.kpis import KpiCollector, LeaderMetrics
+from golive.publishing.publisher import Publisher, Webhook
 from golive.store.db import create_pool, translated
 from golive.store.errors import StoreUnavailableError
 from golive.store.leader import LeaderLock
@@ -129,6 +130,17 @@ async def connect_database(dsn: str, health: Health, stop: asyncio.Event) -> asy
             await backoff.wait()
 
 
+def webhook_of(settings: Settings, client: httpx.AsyncClient) -> Webhook | None:
+    if settings.report_webhook_url is None:
+        return None
+    token = settings.report_webhook_token
+    return Webhook(
+        settings.report_webhook_url.get_secret_value(),
+        None if token is None else token.get_secret_value(),
+        client,
+    )
+
+
 async def run(
     settings: Settings,
     clock: Clock | None = None,
@@ -185,11 +197,24 @@ async def run(
             settings.evaluation_interval.total_seconds(),
             notifier,
         )
+        publisher = Publisher(
+            pool,
+            catalog,
+            clock,
+            leader_metrics,
+            leading=lambda: evaluator.leading,
+            kinds=settings.report_periods,
+            timezone=settings.report_timezone,
+            delay=settings.report_publish_delay,
+            webhook=webhook_of(settings, client),
+            interval=settings.evaluation_interval.total_seconds(),
+        )
         metrics.ready.set(1)
         await supervise(
             [
                 asyncio.create_task(ingestor.run(stop), name="ingest"),
                 asyncio.create_task(evaluator.run(stop), name="evaluation"),
+                asyncio.create_task(publisher.run(stop), name="publication"),
             ],
             stop,
         )

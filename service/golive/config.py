@@ -23,7 +23,7 @@ from golive.domain.catalog import (
     parse_catalog,
     parse_duration,
 )
-from golive.domain.periods import require_timezone
+from golive.domain.periods import PERIOD_KINDS, PeriodKind, require_timezone
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 
@@ -66,13 +66,24 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # The zone report periods are cut in (a day is a local day): an IANA name.
     report_timezone: str = "UTC"
+    # The periods the leader publishes when they close; empty: publish none.
+    report_periods: Annotated[list[PeriodKind], NoDecode] = Field(
+        default_factory=lambda: list(PERIOD_KINDS)
+    )
+    # How long after a period's end its report waits for late events before publication.
+    report_publish_delay: timedelta = timedelta(minutes=15)
+    # Where each published report is POSTed (JSON); a URL may hold a secret, hence SecretStr.
+    report_webhook_url: SecretStr | None = None
+    report_webhook_token: SecretStr | None = None
 
-    @field_validator("kafka_bootstrap_servers", "kafka_topics", mode="before")
+    @field_validator("kafka_bootstrap_servers", "kafka_topics", "report_periods", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split(value)
 
-    @field_validator("evaluation_interval", "kafka_session_timeout", mode="before")
+    @field_validator(
+        "evaluation_interval", "kafka_session_timeout", "report_publish_delay", mode="before"
+    )
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
@@ -81,6 +92,13 @@ class Settings(BaseSettings):
     @classmethod
     def _zone(cls, value: str) -> str:
         return require_timezone(value)
+
+    @field_validator("report_webhook_url")
+    @classmethod
+    def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
 
     @field_validator("http_listen")
     @classmethod

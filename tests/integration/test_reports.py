@@ -34,7 +34,7 @@ from prometheus_client import CollectorRegistry
 from golive.alerting.lifecycle import AlertState
 from golive.api.app import create_app
 from golive.clock import FrozenClock
-from golive.domain.periods import Period, period_containing
+from golive.domain.periods import Period, PeriodKind, period_containing
 from golive.health import Health
 from golive.reports.document import to_document
 from golive.reports.markdown import render
@@ -386,6 +386,54 @@ async def test_the_api_serves_the_report_as_json_or_markdown(database_url: str) 
             assert set(operation["responses"]["200"]["content"]) == {
                 "application/json",
                 "text/markdown",
+                "text/html",
             }
     finally:
         await pool.close()
+
+
+@pytest.mark.asyncio
+async def test_periods_are_local_days_across_the_autumn_clock_change(database_url: str) -> None:
+    """Paris leaves summer time on Sunday 25 October 2026 at 03:00 (01:00 UTC): that day
+    runs from 24 Oct 22:00 UTC to 25 Oct 23:00 UTC, 25 hours. Deployments at its edges
+    land on the local day a reader in Paris would name."""
+    edges = {
+        "1.0": datetime(2026, 10, 24, 21, 59, tzinfo=UTC),  # Sat 24 23:59 CEST
+        "1.1": datetime(2026, 10, 24, 22, 0, tzinfo=UTC),  # Sun 25 00:00 CEST
+        "1.2": datetime(2026, 10, 25, 22, 59, tzinfo=UTC),  # Sun 25 23:59 CET
+        "1.3": datetime(2026, 10, 25, 23, 0, tzinfo=UTC),  # Mon 26 00:00 CET
+        "1.4": datetime(2026, 10, 31, 22, 59, tzinfo=UTC),  # Sat 31 23:59 CET
+        "1.5": datetime(2026, 10, 31, 23, 0, tzinfo=UTC),  # Sun 1 November 00:00 CET
+    }
+    events = [
+        ev(
+            "service.deployed",
+            "checkout",
+            {"environment": {"id": "prod"}, "artifactId": f"pkg:oci/checkout@{v}"},
+            t,
+        )
+        for v, t in edges.items()
+    ]
+    conn = await ingest(database_url, events)
+    try:
+
+        async def deployments(kind: PeriodKind, day: date) -> tuple[float | None, Report]:
+            period = period_containing(kind, day, "Europe/Paris")
+            report = await load_report(conn, CATALOG, period, NOW)
+            return report.headline[0].value, report
+
+        sunday, report = await deployments("daily", date(2026, 10, 25))
+        assert sunday == 2  # 1.1 and 1.2
+        assert report.period.end - report.period.start == timedelta(hours=25)
+        assert (await deployments("daily", date(2026, 10, 24)))[0] == 1
+        assert (await deployments("daily", date(2026, 10, 26)))[0] == 1
+        # ISO week 43 (Mon 19 to Sun 25 October) holds 1.0 to 1.2; week 44 the rest.
+        week, report = await deployments("weekly", date(2026, 10, 25))
+        assert (report.period.label, week) == ("2026-W43", 3)
+        assert [n for _, n in report.deployments_by_day] == [0, 0, 0, 0, 0, 1, 2]
+        october, report = await deployments("monthly", date(2026, 10, 1))
+        assert october == 5  # 1.5 is on 1 November in Paris
+        assert report.deployments_by_day[-1] == (date(2026, 10, 31), 1)
+        assert (await deployments("monthly", date(2026, 11, 1)))[0] == 1
+    finally:
+        await conn.close()

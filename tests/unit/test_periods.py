@@ -4,7 +4,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from golive.domain.periods import Period, last_complete, period_containing, report_period
+from golive.domain.periods import (
+    Period,
+    due_periods,
+    last_complete,
+    period_containing,
+    report_period,
+)
 
 PARIS = "Europe/Paris"
 
@@ -109,3 +115,30 @@ def test_a_report_asks_for_the_period_of_a_date_or_the_last_complete_one() -> No
     assert report_period("daily", None, now, PARIS).label == "2026-11-23"
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus': use an IANA"):
         report_period("daily", None, now, "Mars/Olympus")
+
+
+def test_due_periods_start_with_the_last_complete_one_then_catch_up_in_order() -> None:
+    now = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)  # a Tuesday, just after midnight
+    (first,) = due_periods("daily", None, now, "UTC", limit=10)
+    assert first.label == "2026-11-23"
+    # Published up to Friday 20: Saturday, Sunday and Monday are due, oldest first.
+    latest = datetime(2026, 11, 20, tzinfo=UTC)
+    assert [p.label for p in due_periods("daily", latest, now, "UTC", limit=10)] == [
+        "2026-11-21",
+        "2026-11-22",
+        "2026-11-23",
+    ]
+    assert [p.label for p in due_periods("daily", latest, now, "UTC", limit=2)] == [
+        "2026-11-21",
+        "2026-11-22",
+    ]
+    monday = datetime(2026, 11, 23, tzinfo=UTC)
+    assert due_periods("daily", monday, now, "UTC", limit=10) == []  # up to date
+    assert [p.label for p in due_periods("weekly", None, now, "UTC", limit=10)] == ["2026-W47"]
+
+
+def test_due_periods_follow_the_report_zone() -> None:
+    # 23:30 UTC on the 30th is already 1 December in Paris: November is complete there only.
+    now = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    assert due_periods("monthly", None, now, "UTC", limit=1)[0].label == "2026-10"
+    assert due_periods("monthly", None, now, "Europe/Paris", limit=1)[0].label == "2026-11"

@@ -10,9 +10,9 @@ from golive.domain.catalog import parse_catalog
 from golive.domain.state import apply_all
 from golive.domain.teams import (
     activity_bucket,
-    activity_buckets,
     activity_team,
     all_team_statuses,
+    apply_counting_activity,
     idle_periods,
     team_status,
 )
@@ -177,7 +177,7 @@ def test_buckets_count_events_with_their_first_and_last_time() -> None:
         for n, t in enumerate([utc(2, 9, 14), utc(2, 9, 1), utc(2, 9, 40)])
     ]
     events = [replace(e, team="payments") for e in events]
-    assert activity_buckets(events, state, PARIS) == {
+    assert apply_counting_activity(events, PARIS, state)[1] == {
         ("payments", utc(2, 9, 0)): (2, utc(2, 9, 1), utc(2, 9, 14)),
         ("payments", utc(2, 9, 30)): (1, utc(2, 9, 40), utc(2, 9, 40)),
     }

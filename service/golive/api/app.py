@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 import asyncpg
-from fastapi import FastAPI, Header, HTTPException, Response
+from fastapi import FastAPI, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -17,8 +17,9 @@ from golive.domain.catalog import Catalog
 from golive.domain.periods import PeriodKind, report_period
 from golive.domain.state import State, known_releases
 from golive.health import Health
+from golive.reports import html, markdown
 from golive.reports.document import to_document
-from golive.reports.markdown import render
+from golive.store import published
 from golive.store.alerts import load_alerts
 from golive.store.db import Connection, translated
 from golive.store.errors import StoreUnavailableError
@@ -138,32 +139,39 @@ def create_app(
         return views.deployments(await state_of(("timelines", "incidents", "rollouts")))
 
     @app.get(
+        "/api/v1/reports",
+        tags=["reports"],
+        summary="Published reports: one per closed period, newest first",
+        description=(
+            "The leader stores each period's report when it closes (GOLIVE_REPORT_PERIODS); "
+            "`webhook` tells whether GOLIVE_REPORT_WEBHOOK_URL has taken it."
+        ),
+    )
+    async def list_reports(
+        period: PeriodKind | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        rows = await read(lambda conn: published.list_published(conn, period, limit))
+        return [views.published_report(r) for r in rows]
+
+    @app.get(
         "/api/v1/reports/{period}",
         tags=["reports"],
-        summary="The report of a day, ISO week or month (as `golive report`)",
+        summary="The report of a day, ISO week or month, computed now (as `golive report`)",
         description=(
             "By default the last complete period in the report time zone; with `at`, the "
-            "period containing that date. Format: `format=md|json`, else the `Accept` "
-            "header (`text/markdown` or `application/json`, the default)."
+            "period containing that date. Format: `format=json|md|html`, else the `Accept` "
+            "header (`application/json`, the default, `text/markdown` or `text/html`)."
         ),
         response_class=Response,
-        responses={
-            200: {
-                "content": {
-                    "application/json": {"schema": {"type": "object"}},
-                    "text/markdown": {"schema": {"type": "string"}},
-                }
-            },
-            404: {"description": "unknown release"},
-            422: {"description": "invalid period, date, time zone or format"},
-        },
+        responses=REPORT_RESPONSES | {404: {"description": "unknown release"}},
     )
     async def get_report(
         period: PeriodKind,
         at: date | None = None,
         release: str | None = None,
         timezone: str | None = None,
-        format: Literal["md", "json"] | None = None,
+        format: ReportFormat | None = None,
         accept: Annotated[str, Header()] = "application/json",
     ) -> Response:
         now = clock.now()
@@ -175,8 +183,83 @@ def create_app(
             report = await read(lambda conn: load_report(conn, catalog, chosen, now, release))
         except UnknownRelease as err:
             raise HTTPException(404, str(err)) from None
-        if (format or ("md" if "text/markdown" in accept else "json")) == "md":
-            return Response(render(report), media_type="text/markdown; charset=utf-8")
-        return JSONResponse(to_document(report))
+        fmt = format or format_of(accept)
+        if fmt == "json":
+            return JSONResponse(to_document(report))
+        body = markdown.render(report) if fmt == "md" else html.render(report)
+        return Response(body, media_type=MEDIA_TYPES[fmt])
+
+    @app.get(
+        "/api/v1/reports/{period}/{label}",
+        tags=["reports"],
+        summary="A published report, as it was stored when its period closed",
+        description=(
+            "`label`: `2026-11-23` (daily), `2026-W48` (weekly), `2026-11` (monthly); "
+            "`timezone`: the zone it was cut in (default: GOLIVE_REPORT_TIMEZONE). Format as "
+            "for `/api/v1/reports/{period}`."
+        ),
+        response_class=Response,
+        responses=REPORT_RESPONSES | {404: {"description": "no such published report"}},
+    )
+    async def get_published_report(
+        period: PeriodKind,
+        label: str,
+        timezone: str | None = None,
+        format: ReportFormat | None = None,
+        accept: Annotated[str, Header()] = "application/json",
+    ) -> Response:
+        fmt = format or format_of(accept)
+        zone = timezone or report_timezone
+        found = await read(lambda conn: published.fetch_published(conn, period, label, zone, fmt))
+        if found is None:
+            raise HTTPException(404, f"no {period} report {label!r} ({zone}) was published")
+        _, body = found
+        if fmt == "json":
+            return JSONResponse(body)
+        return Response(body, media_type=MEDIA_TYPES[fmt])
 
     return app
+
+
+ReportFormat = Literal["json", "md", "html"]
+MEDIA_TYPES = {
+    "json": "application/json",
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
+FORMAT_OF_MEDIA: dict[str, ReportFormat] = {
+    "application/json": "json",
+    "text/markdown": "md",
+    "text/html": "html",
+}
+REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/markdown": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string"}},
+        }
+    },
+    422: {"description": "invalid period, date, time zone or format"},
+}
+
+
+def format_of(accept: str) -> ReportFormat:
+    """The format the `Accept` header prefers among ours (JSON when it names none)."""
+    best: tuple[float, ReportFormat] = (0.0, "json")
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        fmt = FORMAT_OF_MEDIA.get(media)
+        if fmt is None:
+            continue
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > best[0]:
+            best = (quality, fmt)
+    return best[1]

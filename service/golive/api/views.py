@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from golive.alerting.lifecycle import AlertState
 from golive.domain.catalog import Catalog
@@ -20,6 +21,7 @@ from golive.domain.releases import (
 from golive.domain.rollouts import availability
 from golive.domain.state import State, known_releases
 from golive.domain.teams import all_team_statuses
+from golive.store.published import PublishedReport
 
 
 def _time(value: datetime | None) -> str | None:
@@ -153,4 +155,27 @@ def alert(state: AlertState) -> dict[str, Any]:
         "resolvedAt": _time(state.resolved_at),
         "lastSentAt": _time(state.last_sent_at),
         "path": state.path,
+    }
+
+
+def published_report(r: PublishedReport) -> dict[str, Any]:
+    query = f"?timezone={quote(r.timezone, safe='')}"
+    path = f"/api/v1/reports/{r.kind}/{r.label}"
+    return {
+        "period": r.kind,
+        "label": r.label,
+        "timezone": r.timezone,
+        "start": _time(r.period_start),
+        "end": _time(r.period_end),
+        "generatedAt": _time(r.generated_at),
+        "webhook": (
+            None
+            if not r.delivery_due
+            else {
+                "deliveredAt": _time(r.delivered_at),
+                "attempts": r.attempts,
+                "lastError": r.last_error,
+            }
+        ),
+        "links": {f: f"{path}{query}&format={f}" for f in ("json", "md", "html")},
     }

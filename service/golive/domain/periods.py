@@ -81,6 +81,28 @@ def last_complete(kind: PeriodKind, now: datetime, timezone: str) -> Period:
     return period_containing(kind, today, timezone).previous()
 
 
+def due_periods(
+    kind: PeriodKind,
+    latest_start: datetime | None,
+    now: datetime,
+    timezone: str,
+    limit: int,
+) -> list[Period]:
+    """The periods of `kind` to publish at `now`, oldest first, at most `limit`: those
+    ended since the latest published one (whose start is `latest_start`), or only the
+    last complete one when none was published yet (no backfill of older history)."""
+    target = last_complete(kind, now, timezone)
+    if latest_start is None:
+        return [target]
+    day = latest_start.astimezone(ZoneInfo(timezone)).date()
+    period = period_containing(kind, day, timezone).following()
+    due: list[Period] = []
+    while period.start <= target.start and len(due) < limit:
+        due.append(period)
+        period = period.following()
+    return due
+
+
 def require_timezone(name: str) -> str:
     """`name` if it is an IANA time zone; else ValueError saying what to give instead."""
     try:

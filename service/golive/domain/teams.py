@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from golive.contract import Event
 from golive.domain.calendar import Calendar
 from golive.domain.catalog import Catalog
-from golive.domain.state import State, attribute_team
+from golive.domain.state import State, apply, attribute_team
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,20 +98,26 @@ def activity_bucket(time: datetime) -> datetime:
     return time - (time - _EPOCH) % ACTIVITY_BUCKET
 
 
-def activity_buckets(
-    events: Iterable[Event], state: State, catalog: Catalog
-) -> dict[tuple[str, datetime], tuple[int, datetime, datetime]]:
-    """Per (team, bucket): how many of `events` count as the team's activity, the first
-    and the last event time. `state` is the state after the events."""
-    buckets: dict[tuple[str, datetime], tuple[int, datetime, datetime]] = {}
+Buckets = dict[tuple[str, datetime], tuple[int, datetime, datetime]]
+
+
+def apply_counting_activity(
+    events: Iterable[Event], catalog: Catalog, state: State
+) -> tuple[State, Buckets]:
+    """`apply_all`, and per (team, bucket) how many events count as the team's activity,
+    with the first and last event time. Each event is attributed on the state it leaves
+    (its task or rollout as of that event), so the result does not depend on how events
+    were cut into batches."""
+    buckets: Buckets = {}
     for event in events:
+        state = apply(state, event, catalog)
         team = activity_team(event, state, catalog)
         if team is None:
             continue
         key = (team, activity_bucket(event.time))
         n, first, last = buckets.get(key, (0, event.time, event.time))
         buckets[key] = (n + 1, min(first, event.time), max(last, event.time))
-    return buckets
+    return state, buckets
 
 
 def activity_team(event: Event, state: State, catalog: Catalog) -> str | None:

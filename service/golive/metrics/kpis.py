@@ -37,6 +37,23 @@ class LeaderMetrics:
         self.evaluation_errors = Counter(
             "golive_evaluation_errors", "Snapshot refreshes that failed.", registry=registry
         )
+        self.reports_published = Counter(
+            "golive_reports_published",
+            "Reports of closed periods this instance stored, by period.",
+            ["period"],
+            registry=registry,
+        )
+        self.report_deliveries = Counter(
+            "golive_report_deliveries",
+            "Report webhook attempts, by outcome (delivered, failed).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.report_deliveries_pending = Gauge(
+            "golive_report_deliveries_pending",
+            "Published reports not yet taken by the webhook (leader only).",
+            registry=registry,
+        )
 
 
 class KpiCollector(Collector):

@@ -21,8 +21,8 @@ from typing import Any
 
 from golive.contract import Event
 from golive.domain.catalog import Catalog
-from golive.domain.state import ENTITY_FIELDS, State, apply_all, touches
-from golive.domain.teams import activity_buckets
+from golive.domain.state import ENTITY_FIELDS, State, touches
+from golive.domain.teams import apply_counting_activity
 from golive.store import derived
 from golive.store.db import Connection
 from golive.store.projections import BY_FIELD, lock_and_load, save
@@ -97,7 +97,7 @@ async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catal
         for name in ENTITY_FIELDS
     }
     before = State(**loaded)
-    state = apply_all(events, catalog, before)
+    state, activity = apply_counting_activity(events, catalog, before)
     for name in ENTITY_FIELDS:
         keys = wanted.get(name, set())
         current = getattr(state, name)
@@ -106,7 +106,7 @@ async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catal
     await derived.add_artifact_changes(
         conn, [a for k, a in state.artifacts.items() if k in wanted.get("artifacts", ())]
     )
-    await derived.add_team_activity(conn, activity_buckets(events, state, catalog))
+    await derived.add_team_activity(conn, activity)
     counts = Counter(e.name for e in events)
     await conn.execute(
         """INSERT INTO event_counts (name, count) SELECT * FROM unnest($1::text[], $2::bigint[])
