@@ -310,6 +310,11 @@ def test_golive_report_prints_the_week_and_refuses_what_it_cannot_do(
     markdown = golive("report", "--period", "weekly", "--at", "2026-11-18", env=env)
     assert markdown.stdout.startswith("# golive weekly report: 2026-W47")
 
+    page = golive("report", "--period", "weekly", "--at", "2026-11-18", "--format", "html", env=env)
+    assert page.stdout.lower().startswith("<!doctype html>")
+    for chart in ("chart-burn-up", "chart-deployments", "chart-downtime"):
+        assert f'class="chart {chart}"' in page.stdout
+
     unknown = golive("report", "--release", "R404", env=env)
     assert (unknown.returncode, unknown.stderr) == (
         1,
