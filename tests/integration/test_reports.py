@@ -442,3 +442,43 @@ async def test_periods_are_local_days_across_the_autumn_clock_change(database_ur
         assert (await deployments("monthly", date(2026, 11, 1)))[0] == 1
     finally:
         await conn.close()
+
+
+@pytest.mark.asyncio
+async def test_a_rollout_across_the_end_counts_its_cost_up_to_the_end(database_url: str) -> None:
+    """r9 starts Sunday 22 November 23:59 with no instance ready until Monday 00:05: week 47
+    gets its first minute (in progress at the week's end), week 48 the finished rollout."""
+    start = datetime(2026, 11, 22, 23, 59, tzinfo=UTC)
+    events = [
+        ev(
+            "golive-rollout.started",
+            "r9",
+            {
+                "service": "checkout",
+                "environment": "prod",
+                "toVersion": "2.0",
+                "desiredInstances": 2,
+            },
+            start,
+        ),
+        ev("golive-rollout.progressed", "r9", {"readyOld": 0, "readyNew": 0}, start),
+        ev(
+            "golive-rollout.progressed",
+            "r9",
+            {"readyOld": 0, "readyNew": 2},
+            start + timedelta(minutes=6),
+        ),
+        ev("golive-rollout.finished", "r9", {"outcome": "succeeded"}, start + timedelta(minutes=7)),
+    ]
+    later = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    conn = await ingest(database_url, events)
+    try:
+        week_47 = await load_report(conn, CATALOG, WEEK_47, later)
+        week_48 = await load_report(conn, CATALOG, WEEK_47.following(), later)
+    finally:
+        await conn.close()
+    (running,) = week_47.rollouts
+    assert (running.rollout, running.finished_at, running.downtime_s) == ("r9", None, 60)
+    (finished,) = week_48.rollouts
+    assert (finished.outcome, finished.downtime_s) == ("succeeded", 360)
+    assert finished.finished_at == start + timedelta(minutes=7)

@@ -27,9 +27,10 @@ Rules:
 """
 
 import operator
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from typing import Literal
 
@@ -70,19 +71,29 @@ def daily_throughput(
     days: int = HISTORY_BUSINESS_DAYS,
 ) -> tuple[int, ...]:
     """Tasks completed on each of the `days` business days before today, oldest first."""
+    return throughput_of_days(Counter(calendar.local_date(i) for i in done_at), calendar, now, days)
+
+
+def throughput_of_days(
+    done_on: Mapping[date, int],
+    calendar: Calendar,
+    now: datetime,
+    days: int = HISTORY_BUSINESS_DAYS,
+) -> tuple[int, ...]:
+    """`daily_throughput` from completions already counted per local date (in the
+    calendar's zone), as SQL can count them."""
     window = calendar.business_days_before(now, days)
     if not window:
         return ()
     counts = dict.fromkeys(window, 0)
     last = window[-1]
-    for instant in done_at:
-        day = calendar.local_date(instant)
+    for day, n in done_on.items():
         # A weekend or holiday completion belongs to the next business day. Stopping past
         # the window bounds the walk; such a completion is not counted anyway.
         while day <= last and not calendar.is_business_day(day):
             day += _ONE_DAY
         if day in counts:
-            counts[day] += 1
+            counts[day] += n
     return tuple(counts.values())
 
 

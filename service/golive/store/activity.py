@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from datetime import datetime
+from datetime import UTC, datetime
 
 from golive.domain.catalog import Catalog
 from golive.domain.periods import Period
@@ -20,6 +20,7 @@ from golive.reports.model import TeamActivity
 from golive.store.db import Connection
 
 Quiet = tuple[datetime, datetime, bool]
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # a team never heard from: quiet since always
 
 
 async def known_teams(conn: Connection, catalog: Catalog) -> set[str]:
@@ -82,7 +83,6 @@ async def team_activity(
         shortest,
     ):
         gaps[r["team"]].append((r["quiet_from"], r["quiet_to"], False))
-    work = await _open_work(conn, names, until)
     open_tasks = {
         r["team"]: r["n"]
         for r in await conn.fetch(
@@ -94,21 +94,31 @@ async def team_activity(
         )
     }
 
+    # Quiet stretches per team; silence before any activity is open-ended (the team's
+    # open work then says from when it counts).
+    quiet: dict[str, list[Quiet]] = {}
+    for team in names:
+        active, previous = within.get(team), before.get(team)
+        start = previous or NEVER
+        if active is None:
+            stretches = [(start, until, True)]
+        else:
+            stretches = [(start, active["first_at"], False), *gaps[team]]
+            stretches.append((active["last_at"], until, True))
+        long_enough = [q for q in stretches if q[1] - q[0] > shortest]
+        if long_enough:
+            quiet[team] = long_enough
+    work = await _open_work(conn, quiet)
+
     result = []
     for team in names:
-        active = within.get(team)
-        previous = before.get(team)
-        # Silence before any activity counts from the team's first open work, if any.
-        start = previous or min((s for s, _ in work[team]), default=period.start)
-        if active is None:
-            quiet = [(start, until, True)]
-        else:
-            quiet = [(start, active["first_at"], False), *gaps[team]]
-            quiet.append((active["last_at"], until, True))
+        active, previous = within.get(team), before.get(team)
         policy = catalog.policy(team)
         periods = [
             p
-            for p in idle_periods(quiet, work[team], policy.calendar, policy.idle_after)
+            for p in idle_periods(
+                quiet.get(team, []), work[team], policy.calendar, policy.idle_after
+            )
             if p.end > period.start
         ]
         result.append(
@@ -124,18 +134,26 @@ async def team_activity(
 
 
 async def _open_work(
-    conn: Connection, teams: list[str], until: datetime
+    conn: Connection, quiet: dict[str, list[Quiet]]
 ) -> dict[str, list[tuple[datetime, datetime | None]]]:
-    """Per team, when each of its release tasks was open: [created, done)."""
+    """When each release task of the teams with quiet stretches was open, [created, done):
+    only the tasks open at some point of those stretches."""
     work: dict[str, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    if not quiet:
+        return work
+    teams = sorted(quiet)
     for r in await conn.fetch(
-        """SELECT team, created_at, done_at FROM (
+        """SELECT t.team, t.created_at, t.done_at
+           FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS q(team, low, high)
+           JOIN LATERAL (
                SELECT team, (doc->>'created_at')::timestamptz AS created_at, done_at
                FROM tasks
-               WHERE team = ANY($1::text[]) AND release IS NOT NULL AND doc IS NOT NULL) AS t
-           WHERE created_at < $2""",
+               WHERE team = q.team AND release IS NOT NULL AND doc IS NOT NULL
+                 AND (done_at IS NULL OR done_at > q.low)) AS t
+             ON t.created_at < q.high""",
         teams,
-        until,
+        [min(low for low, _, _ in quiet[t]) for t in teams],
+        [max(high for _, high, _ in quiet[t]) for t in teams],
     ):
         work[r["team"]].append((r["created_at"], r["done_at"]))
     return work

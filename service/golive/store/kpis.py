@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import accumulate
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from golive.domain.catalog import Catalog
 from golive.domain.delivery import Deployment, Recovery
 from golive.domain.dora import WINDOWS
-from golive.domain.forecast import HISTORY_BUSINESS_DAYS, daily_throughput, forecast_completion
+from golive.domain.forecast import HISTORY_BUSINESS_DAYS, forecast_completion, throughput_of_days
 from golive.domain.model import Release
 from golive.domain.releases import (
     TASK_STATUSES,
@@ -347,11 +347,15 @@ async def release_rows(
     ):
         task_teams[r["release"]].add(r["team"])
     history_start = now - timedelta(days=HISTORY_BUSINESS_DAYS * 2 + 14)
-    done_at: dict[str, list[datetime]] = defaultdict(list)
+    calendar = catalog.defaults.calendar
+    done_on: dict[str, dict[date, int]] = defaultdict(dict)
     for r in await conn.fetch(
-        "SELECT team, done_at FROM tasks WHERE done_at > $1 AND team IS NOT NULL", history_start
+        """SELECT team, (done_at AT TIME ZONE $2)::date AS day, count(*) AS n FROM tasks
+           WHERE done_at > $1 AND team IS NOT NULL GROUP BY 1, 2""",
+        history_start,
+        calendar.timezone,
     ):
-        done_at[r["team"]].append(r["done_at"])
+        done_on[r["team"]][r["day"]] = r["n"]
 
     progress = {
         release.id: Progress(
@@ -362,12 +366,11 @@ async def release_rows(
         for release in releases
     }
     objectives = await objective_rows(conn, [(r, progress[r.id]) for r in releases], now)
-    calendar = catalog.defaults.calendar
 
     @cache
     def team_throughput(team: str | None) -> tuple[int, ...]:
         """A team's tasks done per business day (None: no team, all zeros)."""
-        return daily_throughput(done_at[team] if team else (), calendar, now)
+        return throughput_of_days(done_on[team] if team else {}, calendar, now)
 
     rows = []
     for release in releases:

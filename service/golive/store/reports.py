@@ -10,6 +10,7 @@ projections hold current state only.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -38,19 +39,28 @@ class UnknownRelease(LookupError):
     """The report names a release golive has no record of."""
 
 
-# Delivery facts in scope: every service, or a release's services (in its environment).
-# $3: services (NULL = all), $4: environment (NULL = all).
-IN_SCOPE = "($3::text[] IS NULL OR service = ANY($3)) AND ($4::text IS NULL OR environment = $4)"
+def in_scope(services: int, environment: int) -> str:
+    """Delivery facts in scope: every service, or a release's services (in its environment);
+    the parameters hold the services (NULL = all) and the environment (NULL = all)."""
+    s, e = f"${services}", f"${environment}"
+    return (
+        f"({s}::text[] IS NULL OR service = ANY({s})) AND ({e}::text IS NULL OR environment = {e})"
+    )
 
+
+IN_SCOPE = in_scope(3, 4)
+
+# One scan per table: deployments and rollouts are each read once for all their figures.
 DELIVERY = f"""
-    SELECT
-      (SELECT count(*) FROM deployments
-       WHERE deployed_at >= $1 AND deployed_at < $2 AND {IN_SCOPE}) AS deployments,
-      (SELECT count(*) FROM deployments
-       WHERE deployed_at >= $1 AND deployed_at < $2 AND failed_at IS NOT NULL
-         AND {IN_SCOPE}) AS failed,
-      (SELECT count(*) FROM deployments
-       WHERE deployed_at >= $1 AND deployed_at < $2 AND rework AND {IN_SCOPE}) AS rework,
+    WITH d AS (
+      SELECT count(*) AS deployments,
+             count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed,
+             count(*) FILTER (WHERE rework) AS rework
+      FROM deployments WHERE deployed_at >= $1 AND deployed_at < $2 AND {IN_SCOPE}),
+    r AS (
+      SELECT coalesce(sum(downtime_s), 0) AS downtime, coalesce(sum(degraded_s), 0) AS degraded
+      FROM rollouts WHERE finished_at >= $1 AND finished_at < $2 AND {IN_SCOPE})
+    SELECT d.deployments, d.failed, d.rework, r.downtime, r.degraded,
       (SELECT array[percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds),
                     percentile_disc(0.9) WITHIN GROUP (ORDER BY seconds)]
        FROM ({
@@ -66,12 +76,9 @@ DELIVERY = f"""
       (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY
                   extract(epoch FROM restored_at - started_at))
        FROM recoveries WHERE restored_at >= $1 AND restored_at < $2 AND {IN_SCOPE}) AS recovery,
-      (SELECT coalesce(sum(downtime_s), 0) FROM rollouts
-       WHERE finished_at >= $1 AND finished_at < $2 AND {IN_SCOPE}) AS downtime,
-      (SELECT coalesce(sum(degraded_s), 0) FROM rollouts
-       WHERE finished_at >= $1 AND finished_at < $2 AND {IN_SCOPE}) AS degraded,
       (SELECT count(*) FROM tasks
        WHERE done_at >= $1 AND done_at < $2 AND ($5::text IS NULL OR release = $5)) AS tasks_done
+    FROM d, r
 """
 
 
@@ -206,24 +213,47 @@ async def rollout_costs(
     conn: Connection, period: Period, until: datetime, scope: tuple[Any, ...]
 ) -> tuple[RolloutCost, ...]:
     """Rollouts finished in the period with downtime or degraded time, and those still in
-    progress at its end with some so far; the longest downtime first."""
-    rows = await conn.fetch(
-        f"""SELECT doc FROM rollouts
-            WHERE doc IS NOT NULL AND service IS NOT NULL AND environment IS NOT NULL
+    progress at its end with some so far; the longest downtime first. A finished
+    rollout's cost is in its row (the projection computes it once); only those running at
+    the period's end are decoded, to measure their cost up to it."""
+    finished = await conn.fetch(
+        f"""SELECT key, service, environment, to_version, started_at, finished_at, outcome,
+                   downtime_s, degraded_s
+            FROM rollouts
+            WHERE service IS NOT NULL AND environment IS NOT NULL AND started_at IS NOT NULL
               AND {IN_SCOPE}
-              AND ((finished_at >= $1 AND finished_at < $2
-                    AND (downtime_s > 0 OR degraded_s > 0))
-                   OR (started_at < $2 AND (finished_at IS NULL OR finished_at >= $2)))""",
+              AND finished_at >= $1 AND finished_at < $2
+              AND (downtime_s > 0 OR degraded_s > 0)""",
         period.start,
         period.end,
         *scope[:2],
     )
-    costs = []
-    for row in rows:
-        rollout = codec.decode_rollout(row["doc"])
-        finished_at = rollout.finished_at
-        finished = finished_at is not None and finished_at < period.end
-        cost = availability(rollout, finished_at if finished_at and finished else until)
+    costs = [
+        RolloutCost(
+            r["key"],
+            r["service"],
+            r["environment"],
+            r["to_version"],
+            r["started_at"],
+            r["finished_at"],
+            r["outcome"],
+            r["downtime_s"],
+            r["degraded_s"],
+        )
+        for r in finished
+    ]
+    running = await conn.fetch(
+        f"""SELECT doc FROM rollouts
+            WHERE doc IS NOT NULL AND service IS NOT NULL AND environment IS NOT NULL
+              AND {in_scope(2, 3)}
+              AND started_at < $1 AND (finished_at IS NULL OR finished_at >= $1)""",
+        period.end,
+        *scope[:2],
+    )
+    for row in running:
+        # Its cost up to the period's end (or now), not to a finish after it.
+        rollout = replace(codec.decode_rollout(row["doc"]), finished_at=None)
+        cost = availability(rollout, until)
         if cost is None or rollout.started_at is None or not (cost.downtime or cost.degraded):
             continue
         costs.append(
@@ -233,8 +263,8 @@ async def rollout_costs(
                 rollout.environment or "",
                 rollout.to_version,
                 rollout.started_at,
-                rollout.finished_at if finished else None,
-                rollout.outcome if finished else None,
+                None,
+                None,
                 cost.downtime,
                 cost.degraded,
             )
