@@ -181,8 +181,8 @@ def report_command(args: argparse.Namespace) -> int:
     async def go() -> int:
         pool = await create_pool(dsn)
         try:
-            async with translated(), pool.acquire() as conn:
-                report = await load_report(conn, catalog, period, now, args.release)
+            async with translated(), pool.acquire() as conn, pool.acquire() as helper:
+                report = await load_report(conn, catalog, period, now, args.release, helper=helper)
         except UnknownRelease as err:
             print(f"golive: {err}", file=sys.stderr)
             return 1

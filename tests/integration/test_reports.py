@@ -41,7 +41,7 @@ from golive.reports.markdown import render
 from golive.reports.model import Report
 from golive.reports.text import NO_DATA
 from golive.store.alerts import save_alerts
-from golive.store.db import create_pool
+from golive.store.db import _init, create_pool
 from golive.store.reports import UnknownRelease, load_report
 from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ago, ev
 from tests.integration.test_kpi_snapshot import ingest
@@ -482,3 +482,23 @@ async def test_a_rollout_across_the_end_counts_its_cost_up_to_the_end(database_u
     (finished,) = week_48.rollouts
     assert (finished.outcome, finished.downtime_s) == ("succeeded", 360)
     assert finished.finished_at == start + timedelta(minutes=7)
+
+
+@pytest.mark.asyncio
+async def test_a_helper_connection_gives_the_same_report(database_url: str) -> None:
+    """The open releases computed on a second connection in the same snapshot."""
+    conn = await ingest(database_url, [*SCENARIO, CORRECTIVE])
+    helper = await asyncpg.connect(database_url)
+    try:
+        await _init(helper)
+        alone = await load_report(conn, CATALOG, WEEK_47, NOW)
+        shared = await load_report(conn, CATALOG, WEEK_47, NOW, helper=helper)
+        assert shared == alone
+        assert [r.release for r in shared.releases] == ["R1"]
+        with pytest.raises(UnknownRelease):
+            await load_report(conn, CATALOG, WEEK_47, NOW, "R404", helper=helper)
+        # Both connections are usable afterwards: no transaction left open.
+        assert await helper.fetchval("SELECT 1") == await conn.fetchval("SELECT 1") == 1
+    finally:
+        await helper.close()
+        await conn.close()

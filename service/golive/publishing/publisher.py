@@ -102,8 +102,8 @@ class Publisher:
 
     async def publish(self, period: Period) -> bool:
         now = self.clock.now()
-        async with translated(), self.pool.acquire() as conn:
-            report = await load_report(conn, self.catalog, period, now)
+        async with translated(), self.pool.acquire() as conn, self.pool.acquire() as helper:
+            report = await load_report(conn, self.catalog, period, now, helper=helper)
             stored = await published.save_published(
                 conn,
                 period,

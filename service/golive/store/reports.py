@@ -9,6 +9,8 @@ projections hold current state only.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -18,6 +20,7 @@ from golive.domain.catalog import Catalog
 from golive.domain.model import Release
 from golive.domain.periods import Period, local_midnight
 from golive.domain.rollouts import availability
+from golive.domain.snapshot import ReleaseRow
 from golive.domain.trends import headline_trends
 from golive.reports.model import (
     AlertRow,
@@ -146,39 +149,82 @@ async def load_report(
     period: Period,
     now: datetime,
     release: str | None = None,
+    *,
+    helper: Connection | None = None,
 ) -> Report:
-    """The report of `period` as of `now`, for everything or for one release."""
+    """The report of `period` as of `now`, for everything or for one release.
+
+    With a `helper` connection, the open releases (the costliest section: objectives and
+    Monte Carlo forecasts, in Python) are computed on it while `conn` reads the others,
+    in the same snapshot of the database (`pg_export_snapshot`): the two overlap on two
+    cores, and the report stays consistent."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        scope: tuple[Any, ...] = (None, None, None)
-        subject = None
-        if release is not None:
-            doc = await conn.fetchval("SELECT doc FROM releases WHERE key = $1", release)
-            if doc is None:
-                raise UnknownRelease(f"no release {release!r} is known to golive")
-            subject = codec.decode_release(doc)
-            scope = (sorted(subject.services), subject.environment, release)
-        current, previous = await headline_figures(conn, period, scope, catalog)
-        releases, _ = await release_rows(conn, catalog, now)
-        # Figures "at the period's end" cannot look past now for a period still running.
-        until = min(period.end, now)
-        return Report(
-            period=period,
-            generated_at=now,
-            release=release,
-            headline=headline_trends(current, previous),
-            releases=tuple(r for r in releases if release is None or r.release == release),
-            tasks_by_team=await tasks_by_team(conn, period, until, release),
-            corrective_measures=await corrective_measures(conn, release),
-            rollouts=await rollout_costs(conn, period, until, scope),
-            incidents=await incidents(conn, period, scope),
-            alerts_fired=await alerts(conn, "starts_at", period),
-            alerts_resolved=await alerts(conn, "resolved_at", period),
-            teams=await team_activity(
-                conn, catalog, period, until, await _teams(conn, catalog, release, subject)
-            ),
-            deployments_by_day=await deployments_by_day(conn, period, scope),
-            burn_up=await burn_up(conn, period, until, release),
-        )
+        if helper is None:
+            return await _load_report(conn, catalog, period, now, release, None)
+        snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
+        async with helper.transaction(isolation="repeatable_read", readonly=True):
+            await helper.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            releases = asyncio.create_task(release_rows(helper, catalog, now))
+            try:
+                return await _load_report(conn, catalog, period, now, release, releases)
+            finally:
+                if not releases.done():
+                    releases.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await releases
+
+
+async def _load_report(
+    conn: Connection,
+    catalog: Catalog,
+    period: Period,
+    now: datetime,
+    release: str | None,
+    releases_on_helper: asyncio.Task[tuple[list[ReleaseRow], Any]] | None,
+) -> Report:
+    scope: tuple[Any, ...] = (None, None, None)
+    subject = None
+    if release is not None:
+        doc = await conn.fetchval("SELECT doc FROM releases WHERE key = $1", release)
+        if doc is None:
+            raise UnknownRelease(f"no release {release!r} is known to golive")
+        subject = codec.decode_release(doc)
+        scope = (sorted(subject.services), subject.environment, release)
+    current, previous = await headline_figures(conn, period, scope, catalog)
+    # Figures "at the period's end" cannot look past now for a period still running.
+    until = min(period.end, now)
+    return Report(
+        period=period,
+        generated_at=now,
+        release=release,
+        headline=headline_trends(current, previous),
+        releases=tuple(
+            r
+            for r in await _releases(conn, catalog, now, releases_on_helper)
+            if release is None or r.release == release
+        ),
+        tasks_by_team=await tasks_by_team(conn, period, until, release),
+        corrective_measures=await corrective_measures(conn, release),
+        rollouts=await rollout_costs(conn, period, until, scope),
+        incidents=await incidents(conn, period, scope),
+        alerts_fired=await alerts(conn, "starts_at", period),
+        alerts_resolved=await alerts(conn, "resolved_at", period),
+        teams=await team_activity(
+            conn, catalog, period, until, await _teams(conn, catalog, release, subject)
+        ),
+        deployments_by_day=await deployments_by_day(conn, period, scope),
+        burn_up=await burn_up(conn, period, until, release),
+    )
+
+
+async def _releases(
+    conn: Connection,
+    catalog: Catalog,
+    now: datetime,
+    on_helper: asyncio.Task[tuple[list[ReleaseRow], Any]] | None,
+) -> list[ReleaseRow]:
+    rows, _ = await (on_helper if on_helper is not None else release_rows(conn, catalog, now))
+    return rows
 
 
 async def _teams(
