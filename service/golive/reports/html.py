@@ -6,11 +6,12 @@ sideways, charts shrink) and prints on A4. Everything from the data is escaped."
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from golive.reports import charts, text
+from golive.reports import charts, sections, text
 from golive.reports.model import Report
+from golive.reports.sections import Cell, Lines, Table, Verdict
 from golive.reports.style import CSS
 
 
@@ -22,32 +23,33 @@ def escape(value: object) -> str:
     return value if isinstance(value, Markup) else html.escape(str(value), quote=True)
 
 
-def table(
-    label: str,
-    header: Sequence[str],
-    rows: Iterable[Sequence[object]],
-    empty: str | None = None,
-    *,
-    numeric: Iterable[int] = (),
-    wrap: Iterable[int] = (),
-) -> str:
+def cell(value: Cell) -> str:
+    """A cell's markup: several items one per line, a trend coloured by its verdict."""
+    if isinstance(value, Lines):
+        return "<br>".join(escape(item) for item in value.items) or escape(value.none)
+    if isinstance(value, Verdict):
+        if value.improved is None:
+            return escape(value.words)
+        verdict = "better" if value.improved else "worse"
+        return f'<span class="{verdict}">{escape(value.words)}</span>'
+    return escape(value)
+
+
+def table(t: Table) -> str:
     """A table in a container that scrolls sideways on a narrow screen (and takes the
-    keyboard's focus to do so), or the sentence `empty` when there are no rows. `numeric`
-    and `wrap` are column indexes: right-aligned figures, and long texts that wrap."""
-    rows = list(rows)
-    if not rows and empty is not None:
-        return f"<p>{escape(empty)}</p>"
-    attrs = dict.fromkeys(numeric, ' class="num"') | dict.fromkeys(wrap, ' class="wrap"')
+    keyboard's focus to do so), or the sentence `t.empty` when it has no rows. Figures are
+    right-aligned, long texts wrap."""
+    if not t.rows and t.empty is not None:
+        return f"<p>{escape(t.empty)}</p>"
+    attrs = dict.fromkeys(t.numeric, ' class="num"') | dict.fromkeys(t.wrap, ' class="wrap"')
 
-    def cells(tag: str, values: Sequence[object]) -> str:
-        return "".join(
-            f"<{tag}{attrs.get(i, '')}>{escape(v)}</{tag}>" for i, v in enumerate(values)
-        )
+    def cells(tag: str, values: Sequence[Cell]) -> str:
+        return "".join(f"<{tag}{attrs.get(i, '')}>{cell(v)}</{tag}>" for i, v in enumerate(values))
 
-    body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
+    body = "".join(f"<tr>{cells('td', row)}</tr>" for row in t.rows)
     return (
-        f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(label)}">'
-        f"<table><thead><tr>{cells('th', header)}</tr></thead><tbody>{body}</tbody></table></div>"
+        f'<div class="table-wrap" tabindex="0" role="region" aria-label="{escape(t.label)}">'
+        f"<table><thead><tr>{cells('th', t.header)}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -67,8 +69,7 @@ def render(report: Report) -> str:
     generated = escape(text.instant(report.generated_at, tz))
     noun = text.PERIOD_NOUN[period.kind]
     note = "" if report.complete else f'<p class="note">The {noun} is not over: figures so far.</p>'
-    sections = (_headline, _releases, _tasks, _measures, _rollouts, _incidents, _alerts, _teams)
-    body = "\n".join([*(section(report) for section in sections), _deployments(report)])
+    body = "\n".join(section(report) for section in SECTIONS)
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -96,78 +97,16 @@ def _section(anchor: str, heading: str, *parts: str) -> str:
 
 
 def _headline(report: Report) -> str:
-    noun = text.PERIOD_NOUN[report.period.kind]
-    trends = table(
-        "Headline",
-        ["", f"this {noun}", f"previous {noun}", "trend"],
-        (
-            [
-                t.headline.title,
-                text.figure(t.value, t.headline.unit),
-                text.figure(t.previous, t.headline.unit),
-                _trend(t.improved, text.trend(t)),
-            ]
-            for t in report.headline
-        ),
-        numeric=(1, 2),
-        wrap=(0,),
-    )
+    trends = table(sections.headline(report))
     chart = figure("Deployments per day", charts.deployments_per_day(report.deployments_by_day))
     return _section("headline", "Headline", f'<div class="headline">{trends}\n{chart}</div>')
 
 
 def _releases(report: Report) -> str:
-    tz, parts = report.period.timezone, []
-    if report.releases:
-        parts.append(
-            table(
-                "Releases",
-                [
-                    "release",
-                    "progress",
-                    "target",
-                    "forecast P50",
-                    "forecast P85",
-                    "at risk",
-                    "late",
-                ],
-                (
-                    [
-                        r.release,
-                        text.figure(r.progress, "ratio"),
-                        text.instant(r.target, tz),
-                        text.instant(r.forecast_p50, tz),
-                        text.instant(r.forecast_p85, tz),
-                        text.yes_no(r.at_risk),
-                        text.yes_no(r.late),
-                    ]
-                    for r in report.releases
-                ),
-                numeric=(1,),
-            )
-        )
-        objectives = [(r.release, o) for r in report.releases for o in r.objectives]
-        if objectives:
-            parts.append("<h3>Objectives</h3>")
-            parts.append(
-                table(
-                    "Objectives",
-                    ["release", "objective", "KPI", "value", "met"],
-                    (
-                        [
-                            release,
-                            o.objective,
-                            o.kpi,
-                            text.objective_value(o.kpi, o.value),
-                            text.yes_no(o.met),
-                        ]
-                        for release, o in objectives
-                    ),
-                    numeric=(3,),
-                )
-            )
-    else:
-        parts.append("<p>No open release.</p>")
+    parts = [table(sections.releases(report))]
+    objectives = sections.objectives(report)
+    if objectives.rows:
+        parts += ["<h3>Objectives</h3>", table(objectives)]
     if report.burn_up:
         first, last = report.period.first_day, report.period.last_day
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
@@ -177,175 +116,41 @@ def _releases(report: Report) -> str:
     return _section("releases", "Releases", *parts)
 
 
-def _tasks(report: Report) -> str:
-    tasks = table(
-        "Tasks by team",
-        ["team", f"done this {text.PERIOD_NOUN[report.period.kind]}", "open", "overdue", "blocked"],
-        (
-            [t.team or "(no team)", t.done, t.open, t.overdue, t.blocked]
-            for t in report.tasks_by_team
-        ),
-        empty="No tasks.",
-        numeric=(1, 2, 3, 4),
-    )
-    return _section("tasks", "Tasks by team", tasks)
-
-
-def _measures(report: Report) -> str:
-    measures = table(
-        "Open corrective measures",
-        ["task", "title", "owner", "team", "release", "status", "age"],
-        (
-            [
-                m.task,
-                m.title or text.NO_DATA,
-                m.owner or text.NO_DATA,
-                m.team or text.NO_DATA,
-                m.release or text.NO_DATA,
-                m.status,
-                text.duration(m.age_seconds(report.generated_at)),
-            ]
-            for m in report.corrective_measures
-        ),
-        empty="None open.",
-        numeric=(6,),
-        wrap=(1,),
-    )
-    return _section("corrective-measures", "Open corrective measures", measures)
-
-
 def _rollouts(report: Report) -> str:
-    heading, tz = "Rollouts with downtime or degraded time", report.period.timezone
-    rollouts = table(
-        heading,
-        [
-            "rollout",
-            "service",
-            "environment",
-            "version",
-            "started",
-            "outcome",
-            "downtime",
-            "degraded",
-        ],
-        (
-            [
-                c.rollout,
-                c.service,
-                c.environment,
-                c.version or text.NO_DATA,
-                text.instant(c.started_at, tz),
-                c.outcome or "in progress",
-                text.duration(c.downtime_s),
-                text.duration(c.degraded_s),
-            ]
-            for c in report.rollouts
-        ),
-        empty="None: every rollout kept its minimum healthy instances.",
-        numeric=(6, 7),
-    )
+    rollouts = sections.rollouts(report)
     # Without rollouts the sentence says it all: a chart saying "no data" would add nothing.
     costs = charts.downtime_per_rollout(report.rollouts) if report.rollouts else ""
     return _section(
-        "rollouts", heading, rollouts, costs and figure("Downtime and degraded time", costs)
+        "rollouts",
+        rollouts.label,
+        table(rollouts),
+        costs and figure("Downtime and degraded time", costs),
     )
-
-
-def _incidents(report: Report) -> str:
-    tz = report.period.timezone
-    incidents = table(
-        "Incidents",
-        [
-            "incident",
-            "service",
-            "environment",
-            "detected",
-            "resolved",
-            "recovery time",
-            "description",
-        ],
-        (
-            [
-                i.incident,
-                i.service or text.NO_DATA,
-                i.environment or text.NO_DATA,
-                text.instant(i.detected_at, tz),
-                text.instant(i.resolved_at, tz),
-                text.duration(i.recovery_s),
-                i.description or "",
-            ]
-            for i in report.incidents
-        ),
-        empty="None.",
-        numeric=(5,),
-        wrap=(6,),
-    )
-    return _section("incidents", "Incidents", incidents)
 
 
 def _alerts(report: Report) -> str:
-    tz, parts = report.period.timezone, []
-    for heading, alerts in (("Fired", report.alerts_fired), ("Resolved", report.alerts_resolved)):
-        parts.append(f"<h3>{heading}</h3>")
-        parts.append(
-            table(
-                f"Alerts {heading.lower()}",
-                ["alert", "severity", "labels", "summary", "started", "resolved"],
-                (
-                    [
-                        a.alertname,
-                        a.severity,
-                        Markup(
-                            "<br>".join(escape(f"{k}={v}") for k, v in sorted(a.labels.items()))
-                        ),
-                        a.summary or "",
-                        text.instant(a.starts_at, tz),
-                        text.instant(a.resolved_at, tz),
-                    ]
-                    for a in alerts
-                ),
-                empty="None.",
-                wrap=(3,),
-            )
-        )
+    parts = []
+    for heading, t in sections.alerts(report):
+        parts += [f"<h3>{heading}</h3>", table(t)]
     return _section("alerts", "Alerts", *parts)
 
 
-def _teams(report: Report) -> str:
-    tz = report.period.timezone
-    teams = table(
-        "Teams",
-        ["team", "events", "last activity", "open tasks", "idle periods"],
-        (
-            [
-                t.team,
-                t.events,
-                text.instant(t.last_activity, tz),
-                t.open_tasks,
-                Markup("<br>".join(escape(text.idle_period(p, tz)) for p in t.idle_periods))
-                or "none",
-            ]
-            for t in report.teams
-        ),
-        empty="No team known.",
-        numeric=(1, 3),
-        wrap=(4,),
-    )
-    return _section("teams", "Teams", teams)
+def _table_section(anchor: str, of: Callable[[Report], Table]) -> Callable[[Report], str]:
+    def section(report: Report) -> str:
+        t = of(report)
+        return _section(anchor, t.label, table(t))
+
+    return section
 
 
-def _deployments(report: Report) -> str:
-    days = table(
-        "Deployments per day",
-        ["day", "deployments"],
-        ([d.isoformat(), n] for d, n in report.deployments_by_day),
-        empty="No data.",
-        numeric=(1,),
-    )
-    return _section("deployments", "Deployments per day", days)
-
-
-def _trend(improved: bool | None, words: str) -> Markup:
-    if improved is None:
-        return Markup(escape(words))
-    return Markup(f'<span class="{"better" if improved else "worse"}">{escape(words)}</span>')
+SECTIONS = (
+    _headline,
+    _releases,
+    _table_section("tasks", sections.tasks),
+    _table_section("corrective-measures", sections.corrective_measures),
+    _rollouts,
+    _table_section("incidents", sections.incidents),
+    _alerts,
+    _table_section("teams", sections.teams),
+    _table_section("deployments", sections.deployments_by_day),
+)
