@@ -184,10 +184,8 @@ def create_app(
         except UnknownRelease as err:
             raise HTTPException(404, str(err)) from None
         fmt = format or format_of(accept)
-        if fmt == "json":
-            return JSONResponse(to_document(report))
-        body = markdown.render(report) if fmt == "md" else html.render(report)
-        return Response(body, media_type=MEDIA_TYPES[fmt])
+        renderers = {"json": to_document, "md": markdown.render, "html": html.render}
+        return report_response(fmt, renderers[fmt](report))
 
     @app.get(
         "/api/v1/reports/{period}/{label}",
@@ -210,13 +208,10 @@ def create_app(
     ) -> Response:
         fmt = format or format_of(accept)
         zone = timezone or report_timezone
-        found = await read(lambda conn: published.fetch_published(conn, period, label, zone, fmt))
-        if found is None:
+        body = await read(lambda conn: published.fetch_published(conn, period, label, zone, fmt))
+        if body is None:
             raise HTTPException(404, f"no {period} report {label!r} ({zone}) was published")
-        _, body = found
-        if fmt == "json":
-            return JSONResponse(body)
-        return Response(body, media_type=MEDIA_TYPES[fmt])
+        return report_response(fmt, body)
 
     return app
 
@@ -242,6 +237,13 @@ REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     422: {"description": "invalid period, date, time zone or format"},
 }
+
+
+def report_response(fmt: ReportFormat, body: Any) -> Response:
+    """A report in `fmt`: the JSON document, or Markdown or HTML text."""
+    if fmt == "json":
+        return JSONResponse(body)
+    return Response(body, media_type=MEDIA_TYPES[fmt])
 
 
 def format_of(accept: str) -> ReportFormat:

@@ -112,19 +112,17 @@ async def list_published(
     return [_summary(r) for r in rows]
 
 
-async def fetch_published(
-    conn: Connection, kind: str, label: str, timezone: str, fmt: str
-) -> tuple[PublishedReport, Any] | None:
-    """A published report and its body in `fmt` (document, markdown or html)."""
+async def fetch_published(conn: Connection, kind: str, label: str, timezone: str, fmt: str) -> Any:
+    """A published report in `fmt` (its JSON document, Markdown or HTML); None if there
+    is no such report."""
     column = {"json": "document", "md": "markdown", "html": "html"}[fmt]
-    row = await conn.fetchrow(
-        f"""SELECT {_SUMMARY}, {column} AS body FROM published_reports
+    return await conn.fetchval(
+        f"""SELECT {column} FROM published_reports
             WHERE kind = $1 AND label = $2 AND timezone = $3""",
         kind,
         label,
         timezone,
     )
-    return None if row is None else (_summary(row), row["body"])
 
 
 async def claim_deliveries(
