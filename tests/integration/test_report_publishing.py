@@ -17,14 +17,12 @@ import pytest
 import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
-from golive.api.app import create_app
 from golive.clock import FrozenClock
-from golive.health import Health
 from golive.metrics.kpis import LeaderMetrics
 from golive.publishing.publisher import Publisher, Webhook, retry_delay
 from golive.store.db import create_pool
 from tests.integration.scenarios import CATALOG, NOW, SCENARIO
-from tests.integration.service import running, service_env, wait_for
+from tests.integration.service import api_client, running, service_env, wait_for
 from tests.integration.test_kpi_snapshot import ingest
 from tests.integration.webhook_server import Receiver, webhook_receiver
 
@@ -106,16 +104,7 @@ async def test_a_standby_publishes_nothing(pool: asyncpg.Pool) -> None:
 async def test_the_api_lists_and_serves_published_reports(pool: asyncpg.Pool) -> None:
     clock = FrozenClock(NOW)
     await publisher(pool, clock).publish_closed()
-    app = create_app(
-        health=Health(),
-        registry=CollectorRegistry(),
-        state_metrics=lambda: b"",
-        pool=lambda: pool,
-        catalog=CATALOG,
-        clock=clock,
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://golive") as client:
+    async with api_client(pool, CATALOG, clock) as client:
         listed = (await client.get("/api/v1/reports")).json()
         assert [(r["period"], r["label"]) for r in listed] == [
             ("daily", "2026-11-19"),

@@ -27,15 +27,11 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
-import httpx
 import pytest
-from prometheus_client import CollectorRegistry
 
 from golive.alerting.lifecycle import AlertState
-from golive.api.app import create_app
 from golive.clock import FrozenClock
 from golive.domain.periods import Period, PeriodKind, period_containing
-from golive.health import Health
 from golive.reports.document import to_document
 from golive.reports.markdown import render
 from golive.reports.model import Report
@@ -44,6 +40,7 @@ from golive.store.alerts import save_alerts
 from golive.store.db import _init, create_pool
 from golive.store.reports import UnknownRelease, load_report
 from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ago, ev
+from tests.integration.service import api_client
 from tests.integration.test_kpi_snapshot import ingest
 
 CORRECTIVE = ev(
@@ -346,17 +343,8 @@ def golive(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 async def test_the_api_serves_the_report_as_json_or_markdown(database_url: str) -> None:
     await ingest_and_close(database_url)
     pool = await create_pool(database_url)
-    app = create_app(
-        health=Health(),
-        registry=CollectorRegistry(),
-        state_metrics=lambda: b"",
-        pool=lambda: pool,
-        catalog=CATALOG,
-        clock=FrozenClock(NOW),
-    )
-    transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://golive") as client:
+        async with api_client(pool, CATALOG, FrozenClock(NOW)) as client:
             week = await client.get("/api/v1/reports/weekly", params={"at": "2026-11-18"})
             assert week.status_code == 200
             assert week.headers["content-type"] == "application/json"
