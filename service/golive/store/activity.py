@@ -18,6 +18,7 @@ from golive.domain.periods import Period
 from golive.domain.teams import idle_periods
 from golive.reports.model import TeamActivity
 from golive.store.db import Connection
+from golive.store.kpis import open_tasks_by_team
 
 Quiet = tuple[datetime, datetime, bool]
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # a team never heard from: quiet since always
@@ -83,16 +84,7 @@ async def team_activity(
         shortest,
     ):
         gaps[r["team"]].append((r["quiet_from"], r["quiet_to"], False))
-    open_tasks = {
-        r["team"]: r["n"]
-        for r in await conn.fetch(
-            """SELECT t.team, count(*) AS n FROM tasks t LEFT JOIN releases r ON r.key = t.release
-               WHERE t.status IS DISTINCT FROM 'done' AND t.team = ANY($1::text[])
-                 AND t.release IS NOT NULL AND coalesce(r.status, 'open') = 'open'
-               GROUP BY 1""",
-            names,
-        )
-    }
+    open_tasks = await open_tasks_by_team(conn, names)
 
     # Quiet stretches per team; silence before any activity is open-ended (the team's
     # open work then says from when it counts).

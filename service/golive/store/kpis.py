@@ -270,6 +270,23 @@ async def rollout_rows(conn: Connection, now: datetime) -> list[RolloutRow]:
     return result
 
 
+async def open_tasks_by_team(conn: Connection, teams: list[str] | None = None) -> dict[str, int]:
+    """Open tasks in open releases per team (of `teams`, or every team): the work that
+    keeps a team on watch for idleness."""
+    return {
+        r["team"]: r["n"]
+        for r in await conn.fetch(
+            """SELECT t.team, count(*) AS n FROM tasks t LEFT JOIN releases r ON r.key = t.release
+               WHERE t.status IS DISTINCT FROM 'done'
+                 AND t.team IS NOT NULL AND t.release IS NOT NULL
+                 AND coalesce(r.status, 'open') = 'open'
+                 AND ($1::text[] IS NULL OR t.team = ANY($1))
+               GROUP BY 1""",
+            teams,
+        )
+    }
+
+
 async def team_rows(conn: Connection, catalog: Catalog, now: datetime) -> list[TeamRow]:
     last: dict[str, datetime] = {}
 
@@ -285,16 +302,7 @@ async def team_rows(conn: Connection, catalog: Catalog, now: datetime) -> list[T
         "SELECT service, max(last_event_at) AS t FROM rollouts GROUP BY service"
     ):
         seen(catalog.owner(r["service"]), r["t"])
-    open_tasks = {
-        r["team"]: r["n"]
-        for r in await conn.fetch(
-            """SELECT t.team, count(*) AS n FROM tasks t LEFT JOIN releases r ON r.key = t.release
-               WHERE t.status IS DISTINCT FROM 'done'
-                 AND t.team IS NOT NULL AND t.release IS NOT NULL
-                 AND coalesce(r.status, 'open') = 'open'
-               GROUP BY 1"""
-        )
-    }
+    open_tasks = await open_tasks_by_team(conn)
     names = set(last) | set(open_tasks) | set(catalog.teams) | set(catalog.service_owners.values())
     rows = []
     for team in sorted(names):
