@@ -17,11 +17,14 @@ from prometheus_client import CollectorRegistry
 
 from golive.alerting.notifier import Notifier
 from golive.api.app import create_app
+from golive.api.ingestion import Intake
+from golive.api.limits import EventRateLimit
 from golive.clock import Clock, SystemClock
 from golive.config import Settings, load_catalog
 from golive.evaluation import Evaluator
 from golive.health import Health
 from golive.ingest.consumer import Backoff, Ingestor, Stopping
+from golive.ingest.producer import EventProducer
 from golive.metrics.ingest import IngestMetrics
 from golive.metrics.kpis import KpiCollector, LeaderMetrics
 from golive.publishing.publisher import Publisher, Webhook
@@ -141,6 +144,17 @@ def webhook_of(settings: Settings, client: httpx.AsyncClient) -> Webhook | None:
     )
 
 
+def intake_of(settings: Settings, producer: EventProducer) -> Intake:
+    token = settings.api_token
+    return Intake(
+        send=producer.send,
+        token=None if token is None else token.get_secret_value(),
+        max_event_bytes=settings.max_event_bytes,
+        max_body_bytes=settings.api_max_body_bytes,
+        rate=EventRateLimit(settings.api_event_rate),
+    )
+
+
 async def run(
     settings: Settings,
     clock: Clock | None = None,
@@ -167,6 +181,7 @@ async def run(
     collector = KpiCollector()
     health = Health()
     pool: asyncpg.Pool | None = None
+    producer = EventProducer(settings)
     app = create_app(
         health=health,
         registry=registry,
@@ -175,9 +190,11 @@ async def run(
         catalog=catalog,
         clock=clock,
         report_timezone=settings.report_timezone,
+        intake=intake_of(settings, producer),
     )
 
     async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(producer.close)
         await stack.enter_async_context(http_server(app, settings))
         try:
             pool = await connect_database(dsn, health, stop)

@@ -60,7 +60,12 @@ class Settings(BaseSettings):
     # Base of the links in alerts (generatorURL); default http://GOLIVE_HTTP_LISTEN.
     public_url: str | None = None
     catalog_file: Path | None = None
+    # Bearer token of POST /api/v1/events; unset: the endpoint answers 403.
     api_token: SecretStr | None = None
+    # Largest body of a batch POSTed to /api/v1/events (one event: max_event_bytes).
+    api_max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Events per second POST /api/v1/events takes on one instance (429 above); 0: no limit.
+    api_event_rate: float = Field(default=1000.0, ge=0)
     evaluation_interval: timedelta = timedelta(seconds=30)
     max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=1024)
     log_level: str = "INFO"
@@ -98,6 +103,13 @@ class Settings(BaseSettings):
     def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @field_validator("api_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is empty: set a long random token, or unset it to disable writes")
         return value
 
     @field_validator("http_listen")

@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from golive.api import views
+from golive.api.ingestion import Intake, ingestion_router
+from golive.api.limits import EventRateLimit
 from golive.clock import Clock
 from golive.domain.catalog import Catalog
 from golive.domain.periods import PeriodKind, report_period
@@ -39,6 +41,7 @@ def create_app(
     catalog: Catalog,
     clock: Clock,
     report_timezone: str = "UTC",
+    intake: Intake | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="golive",
@@ -46,6 +49,8 @@ def create_app(
         description="Follows production rollouts in real time: releases, tasks, teams, "
         "rollouts, deployments and DORA KPIs from CDEvents.",
     )
+
+    app.include_router(ingestion_router(intake or DISABLED_INTAKE))
 
     async def read(query: Callable[[Connection], Awaitable[T]]) -> T:
         """Run a read on a pooled connection; 503 while Postgres is not there."""
@@ -215,6 +220,15 @@ def create_app(
 
     return app
 
+
+async def _nowhere(_records: object) -> list[Any]:
+    raise AssertionError("the disabled intake produces nothing")
+
+
+# Without a token the endpoint answers 403 before it would send anything.
+DISABLED_INTAKE = Intake(
+    send=_nowhere, token=None, max_event_bytes=1, max_body_bytes=1, rate=EventRateLimit(0)
+)
 
 ReportFormat = Literal["json", "md", "html"]
 MEDIA_TYPES = {

@@ -1,4 +1,4 @@
-"""Producing to Kafka: topic creation and timed playback (for the demo and `golive emit`)."""
+"""Producing to Kafka: events from HTTP and `golive emit`, topic creation, timed playback."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 from aiokafka.errors import TopicAlreadyExistsError  # type: ignore[import-untyped]
 
 from golive.clock import Clock
 from golive.config import Settings
-from golive.ingest.kafka import client_options, make_producer
+from golive.ingest.kafka import BROKER_ERRORS, BrokerUnavailableError, client_options, make_producer
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,86 @@ class TimedRecord(Protocol):
     def headers(self) -> tuple[tuple[str, bytes], ...]: ...
     @property
     def label(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingRecord:
+    key: bytes  # the entity's id: one entity's events stay in order on one partition
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Produced:
+    """Where the broker stored a record."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class EventProducer:
+    """Produces events to the events topic and waits for the broker's acknowledgement.
+
+    Started on first use, so `golive run` serves HTTP while the broker is still away; a
+    producer that failed is rebuilt on the next call.
+    """
+
+    def __init__(self, settings: Settings, timeout: float = 15.0) -> None:
+        self._settings = settings
+        self._timeout = timeout
+        self._producer: AIOKafkaProducer | None = None
+        self._starting = asyncio.Lock()
+
+    @property
+    def topic(self) -> str:
+        return self._settings.kafka_topics[0]
+
+    async def send(self, records: Sequence[OutgoingRecord]) -> list[Produced]:
+        """Produce `records` in order; return once every one is acknowledged (acks=all).
+
+        Raises `BrokerUnavailableError` when the broker cannot take them in `timeout`
+        seconds; some may have been stored anyway, which is harmless: a resent event has
+        the same (source, id) and golive applies it once.
+        """
+        try:
+            async with asyncio.timeout(self._timeout):
+                producer = await self._started()
+                pending = [
+                    await producer.send(
+                        self.topic, value=r.value, key=r.key, headers=list(r.headers)
+                    )
+                    for r in records
+                ]
+                stored = await asyncio.gather(*pending)
+        except (*BROKER_ERRORS, TimeoutError) as err:
+            await self._discard()
+            reason = (
+                "timed out" if isinstance(err, TimeoutError) else str(err) or type(err).__name__
+            )
+            raise BrokerUnavailableError(f"the broker did not take the events: {reason}") from None
+        return [Produced(m.topic, m.partition, m.offset) for m in stored]
+
+    async def _started(self) -> AIOKafkaProducer:
+        async with self._starting:
+            if self._producer is None:
+                producer = make_producer(self._settings)
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer
+
+    async def _discard(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(*BROKER_ERRORS, TimeoutError):
+                await asyncio.wait_for(producer.stop(), 5)
+
+    async def close(self) -> None:
+        await self._discard()
 
 
 async def ensure_topics(settings: Settings, topics: Sequence[str], partitions: int = 6) -> None:
