@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,114 @@ def check_event(args: argparse.Namespace) -> int:
             for line in json.dumps(describe(result), indent=2).splitlines():
                 print(f"  {line}")
     return 1 if rejected else 0
+
+
+def ci_source(env: Mapping[str, str]) -> str:
+    """The event source a CI job is: its project's URL where the CI system tells it."""
+    if env.get("GITHUB_REPOSITORY"):
+        return f"{env.get('GITHUB_SERVER_URL', 'https://github.com')}/{env['GITHUB_REPOSITORY']}"
+    for name in ("CI_PROJECT_URL", "JOB_URL"):  # GitLab CI, Jenkins
+        if env.get(name):
+            return env[name]
+    return "golive-emit"
+
+
+def _events_of_file(name: str) -> list[dict[str, Any]]:
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        document = json.loads(text)
+    except OSError as err:
+        raise ConfigError(f"--file {name}: {err.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigError(f"--file {name}: not JSON: {err}") from None
+    events = document if isinstance(document, list) else [document]
+    if not all(isinstance(e, dict) for e in events):
+        raise ConfigError(f"--file {name}: expected a JSON object or an array of objects")
+    return events
+
+
+def emit_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The flag values `golive.emit.flags.event_parts` places in the event."""
+    fields = {name: getattr(args, name) for name in EMIT_FIELD_FLAGS}
+    return fields | {"team": args.team, "set": dict(args.set or [])}
+
+
+def _event_of_flags(args: argparse.Namespace) -> dict[str, Any]:
+    from golive.emit.events import UnknownEventType, cloudevent
+    from golive.emit.flags import FlagError, event_parts
+
+    if args.type is None:
+        raise ConfigError("give --type (with the event's flags) or --file")
+    flags = {name: getattr(args, name) for name in EMIT_FIELD_FLAGS} | {"set": dict(args.set or [])}
+    try:
+        parts = event_parts(args.type, flags)
+        return cloudevent(
+            args.type,
+            parts.subject_id,
+            parts.content,
+            id=args.id or str(uuid.uuid4()),
+            source=args.source or os.environ.get("GOLIVE_EMIT_SOURCE") or ci_source(os.environ),
+            time=args.time or datetime.now(UTC),
+            team=args.team,
+            custom_data=parts.custom_data,
+        )
+    except (FlagError, UnknownEventType) as err:
+        raise ConfigError(str(err)) from None
+
+
+def _print_hints(reason: str, *, from_flags: bool) -> None:
+    from golive.emit.flags import flag_hints
+
+    if from_flags:
+        for hint in flag_hints(reason):
+            print(f"  (set {hint})", file=sys.stderr)
+
+
+def emit_command(args: argparse.Namespace) -> int:
+    from golive.emit import EmitError, HttpEmitter, KafkaEmitter
+    from golive.emit.senders import check_events
+
+    events = _events_of_file(args.file) if args.file else [_event_of_flags(args)]
+    if args.dry_run:
+        for event in events:
+            print(json.dumps(event, indent=2, ensure_ascii=False))
+        rejected = check_events(events)
+        for problem in rejected:
+            print(f"golive emit: rejected: {problem}", file=sys.stderr)
+            _print_hints(problem.reason, from_flags=not args.file)
+        return 1 if rejected else 0
+    url = args.url or os.environ.get("GOLIVE_URL")
+
+    async def go() -> int:
+        emitter: HttpEmitter | KafkaEmitter
+        if url:
+            token = os.environ.get("GOLIVE_API_TOKEN")
+            emitter = HttpEmitter(url, token, timeout=args.timeout)
+        else:
+            settings = _settings()
+            if not settings.kafka_bootstrap_servers:
+                raise ConfigError(
+                    "nowhere to send: give --url (or GOLIVE_URL) for golive's HTTP endpoint, "
+                    "or GOLIVE_KAFKA_BOOTSTRAP_SERVERS for its Kafka topic"
+                )
+            emitter = KafkaEmitter(settings, timeout=args.timeout)
+        try:
+            async with emitter:
+                sent = await emitter.send(events)
+        except EmitError as err:
+            print(f"golive emit: {err}", file=sys.stderr)
+            for rejected in err.rejected:
+                print(f"  {rejected}", file=sys.stderr)
+                _print_hints(rejected.reason, from_flags=not args.file)
+            return 1 if err.rejected else 3
+        for event, where in zip(events, sent, strict=True):
+            print(
+                f"sent {event.get('type', '?')} {where.get('id')} to {where['topic']} "
+                f"partition {where['partition']} offset {where['offset']}"
+            )
+        return 0
+
+    return asyncio.run(go())
 
 
 def _settings() -> Settings:
@@ -147,6 +257,66 @@ def replay_command(_args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(go())
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected an RFC 3339 time with a zone, e.g. 2026-11-24T09:30:00Z"
+        )
+    return parsed
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f'{text!r}: expected KEY=VALUE, e.g. notes="hotfix"')
+    try:
+        value: Any = json.loads(raw)  # numbers, booleans, lists and objects as JSON
+    except json.JSONDecodeError:
+        value = raw  # anything else is a string
+    return key, value
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# The content flags of `golive emit` (golive.emit.flags places each one per type).
+EMIT_FIELD_FLAGS: dict[str, tuple[str, Any]] = {
+    "subject": ("the subject's id, for any type", str),
+    "service": ("service id (subject of service.*; field of rollouts, incidents)", str),
+    "environment": ("environment id, e.g. prod", str),
+    "version": ("version deployed (service artifactId, rollout toVersion)", str),
+    "artifact": ("artifact id, a package URL (default pkg:generic/SERVICE@VERSION)", str),
+    "rollout": ("rollout id (default: $GOLIVE_ROLLOUT_ID)", str),
+    "from_version": ("rollout: version replaced", str),
+    "to_version": ("rollout: new version", str),
+    "desired": ("rollout: desired instances", int),
+    "min_healthy_percent": ("rollout: minimum healthy percent (default 100)", float),
+    "ready_old": ("rollout progress: instances of the old version ready", int),
+    "ready_new": ("rollout progress: instances of the new version ready", int),
+    "outcome": ("succeeded|failed|rolledback (rollout), completed|cancelled (release)", str),
+    "task": ("task or ticket id", str),
+    "release": ("release id (subject of golive-release.*; a task's release)", str),
+    "title": ("task title / ticket summary", str),
+    "due": ("task due date, RFC 3339", str),
+    "kind": ("task kind: plan or corrective", str),
+    "owner": ("task owner", str),
+    "status": ("task status: todo, in_progress, blocked, done", str),
+    "name": ("release name", str),
+    "target_date": ("release go-live date, RFC 3339", str),
+    "services": ("release services, comma-separated", _names),
+    "teams": ("release teams, comma-separated", _names),
+    "incident": ("incident id", str),
+    "change": ("change id", str),
+    "pipeline_run": ("pipeline run id", str),
+    "description": ("incident or change description", str),
+}
 
 
 def _date(text: str) -> date:
@@ -259,6 +429,53 @@ def build_parser() -> argparse.ArgumentParser:
         "--timezone", type=_zone, metavar="ZONE", help="IANA zone, e.g. Europe/Paris"
     )
     report.set_defaults(handler=report_command)
+
+    emit = commands.add_parser(
+        "emit",
+        help="send one event to golive (HTTP or Kafka), e.g. from a CI job or deploy script",
+        description=(
+            "Build an event from flags (or take it from --file) and send it to golive: to "
+            "--url (or GOLIVE_URL) over HTTP with the token in GOLIVE_API_TOKEN, else to the "
+            "Kafka topic of GOLIVE_KAFKA_BOOTSTRAP_SERVERS / GOLIVE_KAFKA_TOPICS. The event is "
+            "checked as golive will check it. Exit codes: 0 sent, 1 rejected (reasons on "
+            "stderr), 2 bad flags or settings, 3 not delivered (golive, broker or token)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  golive emit --type service.deployed --service checkout --environment prod "
+            "--version 1.4.2\n"
+            "  golive emit --type golive-rollout.progressed --rollout r-42 --ready-old 2 "
+            "--ready-new 1\n"
+            "  golive emit --file event.json --url https://golive.example.com"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    emit.add_argument("--type", help="service.deployed, golive-rollout.started, ... or a full type")
+    emit.add_argument("--file", metavar="FILE", help="JSON event(s) to send instead (- for stdin)")
+    fields = emit.add_argument_group("event fields (each type takes the ones it carries)")
+    for name, (text, convert) in EMIT_FIELD_FLAGS.items():
+        fields.add_argument(f"--{name.replace('_', '-')}", dest=name, type=convert, help=text)
+    fields.add_argument(
+        "--set",
+        action="append",
+        type=_key_value,
+        metavar="KEY=VALUE",
+        help="any other content field (repeatable; VALUE parsed as JSON when it is JSON)",
+    )
+    envelope = emit.add_argument_group("event envelope")
+    envelope.add_argument("--team", help="team credited (CloudEvents extension; task team)")
+    envelope.add_argument(
+        "--source", help="event source (default: $GOLIVE_EMIT_SOURCE, else the CI project URL)"
+    )
+    envelope.add_argument("--id", help="event id (default: a random UUID)")
+    envelope.add_argument("--time", type=_timestamp, help="event time (default: now)")
+    sending = emit.add_argument_group("sending")
+    sending.add_argument("--url", help="golive's base URL (default: $GOLIVE_URL; else Kafka)")
+    sending.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to keep retrying (default 60)"
+    )
+    sending.add_argument("--dry-run", action="store_true", help="print the event, send nothing")
+    emit.set_defaults(handler=emit_command, rollout=os.environ.get("GOLIVE_ROLLOUT_ID"))
     return parser
 
 
