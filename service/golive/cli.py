@@ -346,7 +346,10 @@ def report_command(args: argparse.Namespace) -> int:
     catalog = load_catalog(settings)
     zone = args.timezone or settings.report_timezone
     now = datetime.now(UTC)
-    period = report_period(args.period, args.at, now, zone)
+    try:
+        period = report_period(args.period, args.at, now, zone)
+    except ValueError as err:
+        raise ConfigError(f"--at: {err}") from None
 
     async def go() -> int:
         pool = await create_pool(dsn)

@@ -142,3 +142,12 @@ def test_due_periods_follow_the_report_zone() -> None:
     now = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
     assert due_periods("monthly", None, now, "UTC", limit=1)[0].label == "2026-10"
     assert due_periods("monthly", None, now, "Europe/Paris", limit=1)[0].label == "2026-11"
+
+
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(1969, 12, 31), date(9999, 12, 31)])
+def test_report_dates_outside_the_range_are_refused_not_crashed(day: date) -> None:
+    # Found by schemathesis: the period before 0001-01-01 overflowed into a server error.
+    now = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    with pytest.raises(ValueError, match="out of range: reports cover 1970-01-01 to 9998-12-31"):
+        report_period("monthly", day, now, "UTC")
+    assert report_period("monthly", date(9998, 12, 31), now, "UTC").label == "9998-12"

@@ -10,9 +10,10 @@ import asyncpg
 from fastapi import FastAPI, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel
 
 from golive.api import views
-from golive.api.ingestion import Intake, ingestion_router
+from golive.api.ingestion import Intake, Problem, ingestion_router
 from golive.api.limits import EventRateLimit
 from golive.clock import Clock
 from golive.domain.catalog import Catalog
@@ -71,7 +72,11 @@ def create_app(
         return {"status": "ok"}
 
     @app.get(
-        "/readyz", tags=["health"], summary="Readiness: connected to Postgres and Kafka, consuming"
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: connected to Postgres and Kafka, consuming",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "not ready: see `problems`"}},
     )
     async def readyz() -> JSONResponse:
         body = {
@@ -83,7 +88,13 @@ def create_app(
         }
         return JSONResponse(body, status_code=200 if health.ready else 503)
 
-    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", response_class=Response)
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    )
     async def metrics() -> Response:
         # This instance's own metrics, then the leader's pre-rendered state metrics.
         return Response(generate_latest(registry) + state_metrics(), media_type=CONTENT_TYPE_LATEST)
@@ -98,16 +109,22 @@ def create_app(
         "artifacts",
     )
 
-    @app.get("/api/v1/releases", tags=["read"], summary="Releases with progress and schedule")
-    async def list_releases() -> list[dict[str, Any]]:
+    @app.get(
+        "/api/v1/releases",
+        tags=["read"],
+        summary="Releases with progress and schedule",
+        responses=DATABASE_RESPONSES,
+    )
+    async def list_releases() -> list[views.ReleaseSummary]:
         return views.releases(await state_of(releases_fields), clock.now())
 
     @app.get(
         "/api/v1/releases/{release_id}",
         tags=["read"],
         summary="One release with tasks and objectives",
+        responses=DATABASE_RESPONSES | {404: {"model": Problem, "description": "no such release"}},
     )
-    async def get_release(release_id: str) -> dict[str, Any]:
+    async def get_release(release_id: str) -> views.ReleaseDetail:
         state = await state_of(releases_fields)
         release = known_releases(state).get(release_id)
         if release is None:
@@ -118,14 +135,20 @@ def create_app(
         "/api/v1/alerts",
         tags=["read"],
         summary="golive's alerts: firing, and resolved in the last 24 h",
+        responses=DATABASE_RESPONSES,
     )
-    async def list_alerts() -> list[dict[str, Any]]:
+    async def list_alerts() -> list[views.AlertView]:
         since = clock.now() - timedelta(hours=24)
         states = await read(lambda conn: load_alerts(conn, resolved_since=since))
         return [views.alert(s) for s in states.values()]
 
-    @app.get("/api/v1/teams", tags=["read"], summary="Teams: activity, open work, idle flag")
-    async def list_teams() -> list[dict[str, Any]]:
+    @app.get(
+        "/api/v1/teams",
+        tags=["read"],
+        summary="Teams: activity, open work, idle flag",
+        responses=DATABASE_RESPONSES,
+    )
+    async def list_teams() -> list[views.TeamView]:
         state = await state_of(("teams", "tasks", "releases"))
         return views.teams(state, catalog, clock.now())
 
@@ -133,14 +156,18 @@ def create_app(
         "/api/v1/rollouts",
         tags=["read"],
         summary="Rollouts with duration, downtime and degraded time",
+        responses=DATABASE_RESPONSES,
     )
-    async def list_rollouts() -> list[dict[str, Any]]:
+    async def list_rollouts() -> list[views.RolloutView]:
         return views.rollouts(await state_of(("rollouts",)), clock.now())
 
     @app.get(
-        "/api/v1/deployments", tags=["read"], summary="Deployments with outcome and rework flag"
+        "/api/v1/deployments",
+        tags=["read"],
+        summary="Deployments with outcome and rework flag",
+        responses=DATABASE_RESPONSES,
     )
-    async def list_deployments() -> list[dict[str, Any]]:
+    async def list_deployments() -> list[views.DeploymentView]:
         return views.deployments(await state_of(("timelines", "incidents", "rollouts")))
 
     @app.get(
@@ -151,11 +178,12 @@ def create_app(
             "The leader stores each period's report when it closes (GOLIVE_REPORT_PERIODS); "
             "`webhook` tells whether GOLIVE_REPORT_WEBHOOK_URL has taken it."
         ),
+        responses=DATABASE_RESPONSES,
     )
     async def list_reports(
         period: PeriodKind | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[dict[str, Any]]:
+    ) -> list[views.PublishedReportView]:
         rows = await read(lambda conn: published.list_published(conn, period, limit))
         return [views.published_report(r) for r in rows]
 
@@ -169,11 +197,18 @@ def create_app(
             "header (`application/json`, the default, `text/markdown` or `text/html`)."
         ),
         response_class=Response,
-        responses=REPORT_RESPONSES | {404: {"description": "unknown release"}},
+        responses=REPORT_RESPONSES | {404: {"model": Problem, "description": "unknown release"}},
     )
     async def get_report(
         period: PeriodKind,
-        at: date | None = None,
+        at: Annotated[
+            str | None,
+            Query(
+                pattern=ISO_DATE,
+                description="a day of the period, YYYY-MM-DD",
+                json_schema_extra={"format": "date"},
+            ),
+        ] = None,
         release: str | None = None,
         timezone: str | None = None,
         format: ReportFormat | None = None,
@@ -181,7 +216,8 @@ def create_app(
     ) -> Response:
         now = clock.now()
         try:
-            chosen = report_period(period, at, now, timezone or report_timezone)
+            day = None if at is None else date.fromisoformat(at)
+            chosen = report_period(period, day, now, timezone or report_timezone)
         except ValueError as err:
             raise HTTPException(422, str(err)) from None
         try:
@@ -202,7 +238,8 @@ def create_app(
             "for `/api/v1/reports/{period}`."
         ),
         response_class=Response,
-        responses=REPORT_RESPONSES | {404: {"description": "no such published report"}},
+        responses=REPORT_RESPONSES
+        | {404: {"model": Problem, "description": "no such published report"}},
     )
     async def get_published_report(
         period: PeriodKind,
@@ -230,6 +267,22 @@ DISABLED_INTAKE = Intake(
     send=_nowhere, token=None, max_event_bytes=1, max_body_bytes=1, rate=EventRateLimit(0)
 )
 
+
+class Readiness(BaseModel):
+    ready: bool
+    database: bool
+    broker: bool
+    consuming: bool
+    problems: dict[str, str]
+
+
+DATABASE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "Postgres is not reachable: retry later"}
+}
+
+# Only YYYY-MM-DD: pydantic would also take "0" (1970-01-01) for a `date` parameter.
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
 ReportFormat = Literal["json", "md", "html"]
 MEDIA_TYPES = {
     "json": "application/json",
@@ -250,6 +303,7 @@ REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
         }
     },
     422: {"description": "invalid period, date, time zone or format"},
+    **DATABASE_RESPONSES,
 }
 
 

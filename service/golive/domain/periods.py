@@ -118,7 +118,17 @@ def report_period(kind: PeriodKind, at: date | None, now: datetime, timezone: st
     """The period a report is asked for: the one containing the local date `at`, else the
     last complete one at `now`."""
     require_timezone(timezone)
+    if at is not None and not FIRST_REPORT_DAY <= at <= LAST_REPORT_DAY:
+        # A report also covers the period before; date arithmetic ends at years 1 and 9999.
+        raise ValueError(
+            f"date {at.isoformat()} is out of range: reports cover "
+            f"{FIRST_REPORT_DAY.isoformat()} to {LAST_REPORT_DAY.isoformat()}"
+        )
     return period_containing(kind, at, timezone) if at else last_complete(kind, now, timezone)
+
+
+FIRST_REPORT_DAY = date(1970, 1, 1)
+LAST_REPORT_DAY = date(9998, 12, 31)
 
 
 def local_midnight(day: date, timezone: str) -> datetime:
