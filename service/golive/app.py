@@ -144,9 +144,10 @@ def webhook_of(settings: Settings, client: httpx.AsyncClient) -> Webhook | None:
     )
 
 
-def intake_of(settings: Settings, producer: EventProducer) -> Intake:
+def intake_of(settings: Settings, producer: EventProducer, metrics: IngestMetrics) -> Intake:
     token = settings.api_token
     return Intake(
+        observe=metrics.observe_api,
         send=producer.send,
         token=None if token is None else token.get_secret_value(),
         max_event_bytes=settings.max_event_bytes,
@@ -190,7 +191,7 @@ async def run(
         catalog=catalog,
         clock=clock,
         report_timezone=settings.report_timezone,
-        intake=intake_of(settings, producer),
+        intake=intake_of(settings, producer, metrics),
     )
 
     async with contextlib.AsyncExitStack() as stack:

@@ -19,7 +19,13 @@ from golive.contract import Event, decode_record
 from golive.embedded.broker import EmbeddedBroker
 from tests.conftest import conformance_files
 from tests.integration.kafka import assigned_consumer, consume
-from tests.integration.service import InProcess, running, service_env, wait_consumed
+from tests.integration.service import (
+    InProcess,
+    metric_value,
+    running,
+    service_env,
+    wait_consumed,
+)
 from tests.integration.streams import cdevent
 
 TOKEN = "s3cret-token-for-tests"
@@ -278,6 +284,14 @@ async def test_auth_media_type_and_size_errors(golive: InProcess) -> None:
     mixed = await post(golive, [structured(deployed(1)), padded], BATCH)
     assert mixed.status_code == 400
     assert [(r["index"], r["kind"]) for r in mixed.json()["rejected"]] == [(1, "too_large")]
+
+    metrics = (await golive.get("/metrics")).text
+    requests = {
+        status: metric_value(metrics, "golive_api_event_requests_total", status=status)
+        for status in ("202", "400", "401", "413", "415")
+    }
+    assert requests == {"202": 0, "400": 1, "401": 2, "413": 2, "415": 2}
+    assert metric_value(metrics, "golive_api_events_total", status="400") == 2
 
 
 @pytest.mark.asyncio

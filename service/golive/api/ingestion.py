@@ -47,6 +47,8 @@ class Intake:
     max_event_bytes: int  # GOLIVE_MAX_EVENT_BYTES: a single event's body
     max_body_bytes: int  # GOLIVE_API_MAX_BODY_BYTES: a batch's body
     rate: EventRateLimit
+    # Told each answer's status and how many events it carried (metrics).
+    observe: Callable[[int, int], None] = lambda _status, _events: None
 
 
 class AcceptedEvent(BaseModel):
@@ -126,6 +128,7 @@ def ingestion_router(intake: Intake) -> APIRouter:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> None:
         if intake.token is None:
+            intake.observe(403, 0)
             raise HTTPException(
                 403,
                 "POST /api/v1/events is disabled: set GOLIVE_API_TOKEN on golive to enable it, "
@@ -134,6 +137,7 @@ def ingestion_router(intake: Intake) -> APIRouter:
         given = credentials.credentials if credentials is not None else ""
         # Constant-time: the comparison must not tell how much of a guess was right.
         if credentials is None or not hmac.compare_digest(given.encode(), intake.token.encode()):
+            intake.observe(401, 0)
             raise HTTPException(
                 401,
                 "missing or wrong token: send 'Authorization: Bearer <GOLIVE_API_TOKEN>'",
@@ -164,6 +168,13 @@ def ingestion_router(intake: Intake) -> APIRouter:
         },
     )
     async def post_events(request: Request) -> Any:
+        try:
+            return await _ingest(request)
+        except HTTPException as err:
+            intake.observe(err.status_code, 0)
+            raise
+
+    async def _ingest(request: Request) -> Any:
         content_type = request.headers.get("content-type")
         headers = list(request.headers.items())
         try:
@@ -175,6 +186,7 @@ def ingestion_router(intake: Intake) -> APIRouter:
         try:
             records = wire_records(mode, content_type or "", headers, body)
         except MalformedBatch as err:
+            intake.observe(400, 0)
             return JSONResponse(
                 Rejected(detail=str(err), rejected=[]).model_dump(), status_code=400
             )
@@ -188,6 +200,7 @@ def ingestion_router(intake: Intake) -> APIRouter:
         ]
         if rejections:
             detail = f"{len(rejections)} of {len(decoded)} event(s) rejected; nothing was produced"
+            intake.observe(400, len(decoded))
             return JSONResponse(
                 Rejected(detail=detail, rejected=rejections).model_dump(), status_code=400
             )
@@ -207,6 +220,7 @@ def ingestion_router(intake: Intake) -> APIRouter:
             stored = await intake.send(outgoing) if outgoing else []
         except BrokerUnavailableError as err:
             raise HTTPException(503, str(err), headers={"Retry-After": "5"}) from None
+        intake.observe(202, len(events))
         return Accepted(
             accepted=len(events),
             events=[

@@ -15,6 +15,8 @@ from golive.metrics import names
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400, 604800)
 BATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000)
+# The answers of POST /api/v1/events (a bounded label set; anything else is "other").
+API_STATUSES = ("202", "400", "401", "403", "413", "415", "429", "503", "other")
 
 
 class IngestMetrics:
@@ -62,6 +64,20 @@ class IngestMetrics:
             ["component"],
             registry=registry,
         )
+        self.api_requests = Counter(
+            names.API_EVENT_REQUESTS_TOTAL,
+            "POST /api/v1/events requests, by HTTP status (202 accepted, 400 rejected, "
+            "401/403 refused, 413, 415, 429 over the rate, 503 broker unavailable).",
+            ["status"],
+            registry=registry,
+        )
+        self.api_events = Counter(
+            names.API_EVENTS_TOTAL,
+            "Events in POST /api/v1/events requests, by HTTP status of the answer (202: "
+            "produced to the events topic; 400: a batch with a rejected event, none produced).",
+            ["status"],
+            registry=registry,
+        )
         self.ready = Gauge(
             names.READY, "1 when this instance is connected and consuming.", registry=registry
         )
@@ -71,6 +87,14 @@ class IngestMetrics:
             self.dead_letters.labels(str(kind))
         for component in ("database", "broker"):
             self.errors.labels(component)
+        for status in API_STATUSES:
+            self.api_requests.labels(status)
+            self.api_events.labels(status)
+
+    def observe_api(self, status: int, events: int) -> None:
+        label = str(status) if str(status) in API_STATUSES else "other"
+        self.api_requests.labels(label).inc()
+        self.api_events.labels(label).inc(events)
 
     def count(self, by_name: Mapping[str, int], outcome: str) -> None:
         for name, n in by_name.items():

@@ -9,3 +9,5 @@ DEAD_LETTERS_TOTAL = "golive_dead_letters"
 INGEST_ERRORS_TOTAL = "golive_ingest_errors"
 READY = "golive_ready"
 LEADER = "golive_leader"
+API_EVENT_REQUESTS_TOTAL = "golive_api_event_requests"  # POST /api/v1/events, by status
+API_EVENTS_TOTAL = "golive_api_events"  # events those requests carried, by status
