@@ -262,3 +262,19 @@ async def test_golive_run_publishes_and_posts_once_across_a_restart(
 
 async def _count(receiver: Receiver, n: int) -> bool:
     return len(receiver.requests) >= n
+
+
+@pytest.mark.asyncio
+async def test_values_postgres_cannot_hold_are_a_422_not_a_server_error(
+    pool: asyncpg.Pool,
+) -> None:
+    # Found by schemathesis: a NUL character reached Postgres as text and gave a 500.
+    async with api_client(pool, CATALOG, FrozenClock(NOW)) as client:
+        zone = await client.get("/api/v1/reports/monthly/2026-11", params={"timezone": "-\x00"})
+        label = await client.get("/api/v1/reports/monthly/2026-11%00")
+        release = await client.get("/api/v1/reports/weekly", params={"release": "R\x00"})
+    assert zone.status_code == 422
+    assert "unknown time zone" in zone.json()["detail"]
+    assert label.status_code == 422
+    assert release.status_code == 422
+    assert "a value of the request was refused" in release.json()["detail"]

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 import asyncpg
-from fastapi import FastAPI, Header, HTTPException, Query, Response
+from fastapi import FastAPI, Header, HTTPException, Path, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
@@ -17,7 +17,7 @@ from golive.api.ingestion import Intake, Problem, ingestion_router
 from golive.api.limits import EventRateLimit
 from golive.clock import Clock
 from golive.domain.catalog import Catalog
-from golive.domain.periods import PeriodKind, report_period
+from golive.domain.periods import PeriodKind, report_period, require_timezone
 from golive.domain.state import State, known_releases
 from golive.health import Health
 from golive.reports import html, markdown
@@ -25,7 +25,7 @@ from golive.reports.document import to_document
 from golive.store import published
 from golive.store.alerts import load_alerts
 from golive.store.db import Connection, translated
-from golive.store.errors import StoreUnavailableError
+from golive.store.errors import StoreRejectedError, StoreUnavailableError
 from golive.store.queries import load_state
 from golive.store.reports import UnknownRelease, load_report
 
@@ -63,6 +63,9 @@ def create_app(
                 return await query(conn)
         except StoreUnavailableError as err:
             raise HTTPException(503, f"the database is unavailable: {err}") from None
+        except StoreRejectedError as err:
+            # A value Postgres cannot hold (a NUL character in text): the request's fault.
+            raise HTTPException(422, f"a value of the request was refused: {err}") from None
 
     async def state_of(fields: tuple[str, ...]) -> State:
         return await read(lambda conn: load_state(conn, fields))
@@ -243,13 +246,17 @@ def create_app(
     )
     async def get_published_report(
         period: PeriodKind,
-        label: str,
+        label: Annotated[str, Path(pattern=PERIOD_LABEL)],
         timezone: str | None = None,
         format: ReportFormat | None = None,
         accept: Annotated[str, Header()] = "application/json",
     ) -> Response:
         fmt = format or format_of(accept)
         zone = timezone or report_timezone
+        try:
+            require_timezone(zone)
+        except ValueError as err:
+            raise HTTPException(422, str(err)) from None
         body = await read(lambda conn: published.fetch_published(conn, period, label, zone, fmt))
         if body is None:
             raise HTTPException(404, f"no {period} report {label!r} ({zone}) was published")
@@ -280,6 +287,8 @@ DATABASE_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "description": "Postgres is not reachable: retry later"}
 }
 
+# 2026-11-23 (daily), 2026-W48 (weekly), 2026-11 (monthly).
+PERIOD_LABEL = r"^\d{4}-(W\d{2}|\d{2}(-\d{2})?)$"
 # Only YYYY-MM-DD: pydantic would also take "0" (1970-01-01) for a `date` parameter.
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
