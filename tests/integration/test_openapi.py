@@ -19,9 +19,11 @@ from tests.integration.kafka import produce
 from tests.integration.service import service_env, spawn, wait_consumed, wait_for
 
 TOKEN = "openapi-test-token"
-# Fixed by default so CI is repeatable; set another to explore further.
+# A fixed seed, one worker and a number of cases (not a time budget) make the run the
+# same on every machine, so CI is repeatable. To explore further:
+#   GOLIVE_SCHEMATHESIS_SEED=7 GOLIVE_SCHEMATHESIS_EXAMPLES=1000 pytest tests/integration/test_openapi.py
 SEED = os.environ.get("GOLIVE_SCHEMATHESIS_SEED", "20261124")
-BUDGET_SECONDS = os.environ.get("GOLIVE_SCHEMATHESIS_SECONDS", "60")
+EXAMPLES = os.environ.get("GOLIVE_SCHEMATHESIS_EXAMPLES", "300")
 # `positive_data_acceptance` expects every schema-valid request to succeed, but golive
 # judges more than a schema can say: an event's timestamps, its type's content, envelope
 # and context agreeing, an IANA zone name. Those are 400 / 422 with a reason, by design.
@@ -57,9 +59,9 @@ async def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_docu
                 "--checks=all",
                 f"--exclude-checks={EXCLUDED_CHECKS}",
                 f"--header=Authorization: Bearer {TOKEN}",
-                f"--max-time={BUDGET_SECONDS}",
+                f"--max-examples={EXAMPLES}",
                 f"--seed={SEED}",
-                "--workers=2",
+                "--workers=1",
                 "--no-color",
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,
