@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite runs for real: Debian's prometheus (prometheus,
 # promtool), prometheus-alertmanager (prometheus-alertmanager, amtool), chromium (renders
-# the HTML reports headless) and curl (runs docs/producers.md's examples), with a font so that the reports' text renders as text. A no-op
+# the HTML reports headless), curl (runs docs/producers.md's examples) and docker-compose
+# (checks deploy/compose.yaml with `docker-compose config`; no engine needed), with a font so that the reports' text renders as text. A no-op
 # when they are already there. Never leaves a packaged daemon running: the packages' init
 # scripts would otherwise start Prometheus on :9090 and Alertmanager on :9093.
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-alertmanager chromium fonts-dejavu-core curl)
+PACKAGES=(prometheus prometheus-alertmanager chromium fonts-dejavu-core curl docker-compose)
 POLICY=/usr/sbin/policy-rc.d
 # Debian names the Alertmanager binary prometheus-alertmanager; upstream names it alertmanager.
 ALERTMANAGER_NAMES=(alertmanager prometheus-alertmanager)
@@ -34,6 +35,7 @@ tools_present() {
         alertmanager_binary >/dev/null &&
         command -v chromium >/dev/null 2>&1 &&
         command -v curl >/dev/null 2>&1 &&
+        command -v docker-compose >/dev/null 2>&1 &&
         font_present
 }
 
