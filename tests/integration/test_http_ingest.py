@@ -315,10 +315,13 @@ async def test_over_the_event_rate_is_429_with_retry_after(
         # A batch of 20 at 1 event/s is let through and leaves 20 s of debt.
         first = await post(service, [structured(deployed(n)) for n in range(20)], BATCH)
         second = await post(service, structured(deployed(21)), STRUCTURED)
+        metrics = (await service.get("/metrics")).text
     assert first.status_code == 202
     assert second.status_code == 429
     assert 15 <= int(second.headers["Retry-After"]) <= 20
     assert "GOLIVE_API_EVENT_RATE" in second.json()["detail"]
+    assert metric_value(metrics, "golive_api_events_total", status="202") == 20
+    assert metric_value(metrics, "golive_api_events_total", status="429") == 1
 
 
 @pytest.mark.asyncio

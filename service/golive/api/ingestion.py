@@ -114,6 +114,16 @@ _REQUEST_BODY: dict[str, Any] = {
 }
 
 
+class Refused(HTTPException):
+    """An answer to a request whose events were decoded: they count in the metrics."""
+
+    def __init__(
+        self, events: int, status: int, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(status, detail, headers)
+        self.events = events
+
+
 # Module level: FastAPI resolves the string annotations of the dependency from here.
 bearer = HTTPBearer(auto_error=False, description="GOLIVE_API_TOKEN")
 
@@ -173,7 +183,7 @@ def ingestion_router(intake: Intake) -> APIRouter:
         try:
             return await _ingest(request)
         except HTTPException as err:
-            intake.observe(err.status_code, 0)
+            intake.observe(err.status_code, err.events if isinstance(err, Refused) else 0)
             raise
 
     async def _ingest(request: Request) -> Any:
@@ -209,7 +219,8 @@ def ingestion_router(intake: Intake) -> APIRouter:
         events = [d for d in decoded if isinstance(d, Event)]
         wait = intake.rate.admit(len(events))
         if wait is not None:
-            raise HTTPException(
+            raise Refused(
+                len(events),
                 429,
                 "over the event rate limit of this instance (GOLIVE_API_EVENT_RATE): retry later",
                 headers={"Retry-After": EventRateLimit.retry_after(wait)},
@@ -221,7 +232,7 @@ def ingestion_router(intake: Intake) -> APIRouter:
         try:
             stored = await intake.send(outgoing) if outgoing else []
         except BrokerUnavailableError as err:
-            raise HTTPException(503, str(err), headers={"Retry-After": "5"}) from None
+            raise Refused(len(events), 503, str(err), headers={"Retry-After": "5"}) from None
         intake.observe(202, len(events))
         return Accepted(
             accepted=len(events),
