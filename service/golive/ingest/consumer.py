@@ -394,7 +394,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 async def _close(consumer: AIOKafkaConsumer, producer: Any) -> None:
-    for client in (consumer, producer):
+    # The producer first: it stops at once, while a consumer leaving a rebalancing group
+    # can use up the shutdown grace, and a task cancelled then would leave the producer
+    # open (its sockets leak and aiokafka warns when it is collected).
+    for client in (producer, consumer):
         # Bounded: with the broker gone or a group rebalancing, leaving could wait for
         # nothing. `asyncio.wait`, not `wait_for`: the latter would then wait for the
         # cancellation, which aiokafka does not always honour promptly.
