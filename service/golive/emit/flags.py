@@ -28,6 +28,44 @@ SUBJECT_FLAGS: dict[str, str] = {
 }
 
 
+# The flags each subject's content takes as they are: (content field, flag).
+_DESCRIBED = (("description", "description"),)
+COPIED: dict[str, tuple[tuple[str, str], ...]] = {
+    "incident": (("artifactId", "artifact"), *_DESCRIBED),
+    "golive-rollout": (
+        ("service", "service"),
+        ("environment", "environment"),
+        ("fromVersion", "from_version"),
+        ("desiredInstances", "desired"),
+        ("minHealthyPercent", "min_healthy_percent"),
+        ("readyOld", "ready_old"),
+        ("readyNew", "ready_new"),
+        ("outcome", "outcome"),
+    ),
+    "golive-task": (
+        ("release", "release"),
+        ("team", "team"),
+        ("title", "title"),
+        ("dueDate", "due"),
+        ("kind", "kind"),
+        ("owner", "owner"),
+        ("status", "status"),
+    ),
+    "golive-release": (
+        ("name", "name"),
+        ("targetDate", "target_date"),
+        ("environment", "environment"),
+        ("services", "services"),
+        ("teams", "teams"),
+        ("outcome", "outcome"),
+    ),
+    "ticket": (("summary", "title"), ("group", "team"), ("milestone", "release")),
+    "change": _DESCRIBED,
+    "artifact": _DESCRIBED,
+    "pipelinerun": _DESCRIBED,
+}
+
+
 class FlagError(ValueError):
     """Flags that cannot make the event asked for; the message names the flag."""
 
@@ -59,69 +97,29 @@ def event_parts(type_: str, flags: Mapping[str, Any]) -> EventParts:
     if not subject_id:
         hint = f"--{subject_flag.replace('_', '-')} or --subject" if subject_flag else "--subject"
         raise FlagError(f"a {subject}.{predicate} event needs its subject's id: {hint}")
-    content: dict[str, Any] = {}
+    content = {key: given[flag] for key, flag in COPIED.get(subject, ()) if flag in given}
     custom: dict[str, Any] = {}
-
-    def put(key: str, flag: str, target: dict[str, Any] = content) -> None:
-        if flag in given:
-            target[key] = given[flag]
-
-    if subject in ("service", "incident"):
-        if "environment" in given:
-            content["environment"] = {"id": given["environment"]}
-        if subject == "service":
-            artifact = given.get("artifact")
-            if artifact is None and "version" in given:
-                artifact = f"pkg:generic/{subject_id}@{given['version']}"
-            if artifact is not None:
-                content["artifactId"] = artifact
-        else:
-            if "service" in given:
-                content["service"] = {"id": given["service"]}
-            put("artifactId", "artifact")
-            put("description", "description")
-    elif subject == "golive-rollout":
-        put("service", "service")
-        put("environment", "environment")
-        put("fromVersion", "from_version")
-        if "to_version" in given or "version" in given:
-            content["toVersion"] = given.get("to_version", given.get("version"))
-        put("desiredInstances", "desired")
-        put("minHealthyPercent", "min_healthy_percent")
-        put("readyOld", "ready_old")
-        put("readyNew", "ready_new")
-        put("outcome", "outcome")
-    elif subject == "golive-task":
-        for key, flag in (
-            ("release", "release"),
-            ("team", "team"),
-            ("title", "title"),
-            ("dueDate", "due"),
-            ("kind", "kind"),
-            ("owner", "owner"),
-            ("status", "status"),
-        ):
-            put(key, flag)
-    elif subject == "golive-release":
-        for key, flag in (
-            ("name", "name"),
-            ("targetDate", "target_date"),
-            ("environment", "environment"),
-            ("services", "services"),
-            ("teams", "teams"),
-            ("outcome", "outcome"),
-        ):
-            put(key, flag)
+    # The flags a type carries otherwise than as they are.
+    if subject in ("service", "incident") and "environment" in given:
+        content["environment"] = {"id": given["environment"]}
+    if subject == "service":
+        artifact = given.get("artifact")
+        if artifact is None and "version" in given:
+            artifact = f"pkg:generic/{subject_id}@{given['version']}"
+        if artifact is not None:
+            content["artifactId"] = artifact
+    elif subject == "incident" and "service" in given:
+        content["service"] = {"id": given["service"]}
+    elif subject == "golive-rollout" and ("to_version" in given or "version" in given):
+        content["toVersion"] = given.get("to_version", given.get("version"))
     elif subject == "ticket":
-        put("summary", "title")
-        put("group", "team")
-        put("milestone", "release")
         if "owner" in given:
             content["assignees"] = [given["owner"]]
-        put("dueDate", "due", custom)
-        put("kind", "kind", custom)
-    elif subject in ("change", "artifact", "pipelinerun"):
-        put("description", "description")
+        custom = {
+            key: given[flag]
+            for key, flag in (("dueDate", "due"), ("kind", "kind"))
+            if flag in given
+        }
     for key, value in given.get("set", {}).items():
         content[key] = value
     return EventParts(str(subject_id), content, custom or None)
