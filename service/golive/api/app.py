@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 import asyncpg
-from fastapi import FastAPI, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
@@ -52,6 +52,9 @@ def create_app(
     )
 
     app.include_router(ingestion_router(intake or DISABLED_INTAKE))
+
+    # Every route of `reads` answers from Postgres, hence its documented 503.
+    reads = APIRouter(responses=DATABASE_RESPONSES)
 
     async def read(query: Callable[[Connection], Awaitable[T]]) -> T:
         """Run a read on a pooled connection; 503 while Postgres is not there."""
@@ -112,20 +115,19 @@ def create_app(
         "artifacts",
     )
 
-    @app.get(
+    @reads.get(
         "/api/v1/releases",
         tags=["read"],
         summary="Releases with progress and schedule",
-        responses=DATABASE_RESPONSES,
     )
     async def list_releases() -> list[views.ReleaseSummary]:
         return views.releases(await state_of(releases_fields), clock.now())
 
-    @app.get(
+    @reads.get(
         "/api/v1/releases/{release_id}",
         tags=["read"],
         summary="One release with tasks and objectives",
-        responses=DATABASE_RESPONSES | {404: {"model": Problem, "description": "no such release"}},
+        responses={404: {"model": Problem, "description": "no such release"}},
     )
     async def get_release(release_id: str) -> views.ReleaseDetail:
         state = await state_of(releases_fields)
@@ -134,46 +136,42 @@ def create_app(
             raise HTTPException(404, f"no release {release_id!r}")
         return views.release_detail(state, release, clock.now())
 
-    @app.get(
+    @reads.get(
         "/api/v1/alerts",
         tags=["read"],
         summary="golive's alerts: firing, and resolved in the last 24 h",
-        responses=DATABASE_RESPONSES,
     )
     async def list_alerts() -> list[views.AlertView]:
         since = clock.now() - timedelta(hours=24)
         states = await read(lambda conn: load_alerts(conn, resolved_since=since))
         return [views.alert(s) for s in states.values()]
 
-    @app.get(
+    @reads.get(
         "/api/v1/teams",
         tags=["read"],
         summary="Teams: activity, open work, idle flag",
-        responses=DATABASE_RESPONSES,
     )
     async def list_teams() -> list[views.TeamView]:
         state = await state_of(("teams", "tasks", "releases"))
         return views.teams(state, catalog, clock.now())
 
-    @app.get(
+    @reads.get(
         "/api/v1/rollouts",
         tags=["read"],
         summary="Rollouts with duration, downtime and degraded time",
-        responses=DATABASE_RESPONSES,
     )
     async def list_rollouts() -> list[views.RolloutView]:
         return views.rollouts(await state_of(("rollouts",)), clock.now())
 
-    @app.get(
+    @reads.get(
         "/api/v1/deployments",
         tags=["read"],
         summary="Deployments with outcome and rework flag",
-        responses=DATABASE_RESPONSES,
     )
     async def list_deployments() -> list[views.DeploymentView]:
         return views.deployments(await state_of(("timelines", "incidents", "rollouts")))
 
-    @app.get(
+    @reads.get(
         "/api/v1/reports",
         tags=["reports"],
         summary="Published reports: one per closed period, newest first",
@@ -181,7 +179,6 @@ def create_app(
             "The leader stores each period's report when it closes (GOLIVE_REPORT_PERIODS); "
             "`webhook` tells whether GOLIVE_REPORT_WEBHOOK_URL has taken it."
         ),
-        responses=DATABASE_RESPONSES,
     )
     async def list_reports(
         period: PeriodKind | None = None,
@@ -190,7 +187,7 @@ def create_app(
         rows = await read(lambda conn: published.list_published(conn, period, limit))
         return [views.published_report(r) for r in rows]
 
-    @app.get(
+    @reads.get(
         "/api/v1/reports/{period}",
         tags=["reports"],
         summary="The report of a day, ISO week or month, computed now (as `golive report`)",
@@ -231,7 +228,7 @@ def create_app(
         renderers = {"json": to_document, "md": markdown.render, "html": html.render}
         return report_response(fmt, renderers[fmt](report))
 
-    @app.get(
+    @reads.get(
         "/api/v1/reports/{period}/{label}",
         tags=["reports"],
         summary="A published report, as it was stored when its period closed",
@@ -262,6 +259,7 @@ def create_app(
             raise HTTPException(404, f"no {period} report {label!r} ({zone}) was published")
         return report_response(fmt, body)
 
+    app.include_router(reads)
     return app
 
 
@@ -312,7 +310,6 @@ REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
         }
     },
     422: {"description": "invalid period, date, time zone or format"},
-    **DATABASE_RESPONSES,
 }
 
 
