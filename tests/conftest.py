@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from golive.api.app import PoolGetter, create_app
+from golive.clock import Clock
+from golive.domain.catalog import Catalog
+from golive.health import Health
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,3 +29,15 @@ def conformance_files() -> list[Path]:
             f"no CDEvents conformance examples under {cdevents_dir()}: set GOLIVE_CDEVENTS_DIR"
         )
     return files
+
+
+def golive_app(pool: PoolGetter, catalog: Catalog, clock: Clock) -> FastAPI:
+    """golive's HTTP application alone: no broker, no leader, nothing ready."""
+    return create_app(
+        health=Health(),
+        registry=CollectorRegistry(),
+        state_metrics=lambda: b"",
+        pool=pool,
+        catalog=catalog,
+        clock=clock,
+    )

@@ -17,15 +17,13 @@ from typing import Any
 
 import asyncpg
 import httpx
-from prometheus_client import CollectorRegistry
 
 from golive import app
-from golive.api.app import create_app
 from golive.clock import Clock
 from golive.config import Settings
 from golive.domain.catalog import Catalog
-from golive.health import Health
 from golive.store.projections import PROJECTIONS
+from tests.conftest import golive_app
 
 
 def free_port() -> int:
@@ -186,14 +184,7 @@ async def api_client(
     pool: asyncpg.Pool, catalog: Catalog, clock: Clock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """golive's HTTP application in this process (ASGI, no socket), reading `pool`."""
-    application = create_app(
-        health=Health(),
-        registry=CollectorRegistry(),
-        state_metrics=lambda: b"",
-        pool=lambda: pool,
-        catalog=catalog,
-        clock=clock,
-    )
+    application = golive_app(lambda: pool, catalog, clock)
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://golive") as client:
         yield client

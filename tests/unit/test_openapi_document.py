@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CollectorRegistry
-
-from golive.api.app import create_app
 from golive.clock import SystemClock
 from golive.domain.catalog import EMPTY_CATALOG
-from golive.health import Health
+from tests.conftest import golive_app
 
 
 def document() -> dict[str, Any]:
-    app = create_app(
-        health=Health(),
-        registry=CollectorRegistry(),
-        state_metrics=lambda: b"",
-        pool=lambda: None,
-        catalog=EMPTY_CATALOG,
-        clock=SystemClock(),
-    )
+    app = golive_app(lambda: None, EMPTY_CATALOG, SystemClock())
     return app.openapi()
 
 
