@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import unquote
 
 from golive.contract.decode import BINARY_PREFIX
@@ -100,10 +101,10 @@ def wire_records(
             f"a {BATCH_MEDIA_TYPE} body must be a JSON array of CloudEvents, "
             f"not a JSON {type(items).__name__}"
         )
-    structured = ("content-type", STRUCTURED_MEDIA_TYPE.encode())
-    return [
-        WireRecord(
-            json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode(), (structured,)
-        )
-        for item in items
-    ]
+    return [structured_record(item) for item in items]
+
+
+def structured_record(event: Any) -> WireRecord:
+    """One structured CloudEvent (a parsed JSON value) as a Kafka record."""
+    value = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+    return WireRecord(value, (("content-type", STRUCTURED_MEDIA_TYPE.encode()),))

@@ -20,7 +20,7 @@ import httpx
 
 from golive.config import Settings
 from golive.contract import DEFAULT_MAX_EVENT_BYTES, Rejection, decode_record
-from golive.contract.http_binding import BATCH_MEDIA_TYPE, STRUCTURED_MEDIA_TYPE
+from golive.contract.http_binding import BATCH_MEDIA_TYPE, structured_record
 from golive.emit.events import subject_of
 from golive.ingest.kafka import BrokerUnavailableError
 from golive.ingest.producer import EventProducer, OutgoingRecord
@@ -127,9 +127,10 @@ class KafkaEmitter:
         rejected = check_events(events, self._max_bytes)
         if rejected:
             raise EmitError(f"{len(rejected)} of {len(events)} event(s) rejected", rejected)
+        wire = [structured_record(event) for event in events]
         records = [
-            OutgoingRecord(subject_of(event).encode(), _value(event), (STRUCTURED_HEADER,))
-            for event in events
+            OutgoingRecord(subject_of(event).encode(), r.value, r.headers)
+            for event, r in zip(events, wire, strict=True)
         ]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
@@ -147,20 +148,14 @@ class KafkaEmitter:
         ]
 
 
-STRUCTURED_HEADER = ("content-type", STRUCTURED_MEDIA_TYPE.encode())
-
-
-def _value(event: Mapping[str, Any]) -> bytes:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 def check_events(
     events: Sequence[Mapping[str, Any]], max_bytes: int = DEFAULT_MAX_EVENT_BYTES
 ) -> list[Rejected]:
     """What golive would reject among `events`, decoded exactly as golive decodes them."""
     rejected = []
     for index, event in enumerate(events):
-        decoded = decode_record(_value(event), (STRUCTURED_HEADER,), max_bytes=max_bytes)
+        record = structured_record(event)
+        decoded = decode_record(record.value, record.headers, max_bytes=max_bytes)
         if isinstance(decoded, Rejection):
             rejected.append(Rejected(index, str(decoded.kind), decoded.reason))
     return rejected
