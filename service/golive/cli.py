@@ -108,15 +108,15 @@ def emit_flags(args: argparse.Namespace) -> dict[str, Any]:
     return fields | {"team": args.team, "set": dict(args.set or [])}
 
 
-def _event_of_flags(args: argparse.Namespace) -> dict[str, Any]:
+def event_of_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The CloudEvent `golive emit` sends for these flags."""
     from golive.emit.events import UnknownEventType, cloudevent
     from golive.emit.flags import FlagError, event_parts
 
     if args.type is None:
         raise ConfigError("give --type (with the event's flags) or --file")
-    flags = {name: getattr(args, name) for name in EMIT_FIELD_FLAGS} | {"set": dict(args.set or [])}
     try:
-        parts = event_parts(args.type, flags)
+        parts = event_parts(args.type, emit_flags(args))
         return cloudevent(
             args.type,
             parts.subject_id,
@@ -143,7 +143,7 @@ def emit_command(args: argparse.Namespace) -> int:
     from golive.emit import EmitError, HttpEmitter, KafkaEmitter
     from golive.emit.senders import check_events
 
-    events = _events_of_file(args.file) if args.file else [_event_of_flags(args)]
+    events = _events_of_file(args.file) if args.file else [event_of_flags(args)]
     if args.dry_run:
         for event in events:
             print(json.dumps(event, indent=2, ensure_ascii=False))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from golive.cli import build_parser, ci_source, emit_flags
+from golive.cli import build_parser, ci_source, event_of_flags
 from golive.contract import Event, Mode, decode_json
 from golive.contract.content import (
     IncidentContent,
@@ -30,18 +30,9 @@ AT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
 def emitted(command: str) -> Event:
     """The event `golive emit COMMAND` would send, decoded by golive."""
-    args = build_parser().parse_args(["emit", *shlex.split(command)])
-    parts = event_parts(args.type, emit_flags(args))
-    document = cloudevent(
-        args.type,
-        parts.subject_id,
-        parts.content,
-        id="e-1",
-        source="ci/test",
-        time=AT,
-        team=args.team,
-        custom_data=parts.custom_data,
-    )
+    fixed = f"--id e-1 --source ci/test --time {AT.isoformat()}"
+    args = build_parser().parse_args(["emit", *shlex.split(command), *shlex.split(fixed)])
+    document = event_of_flags(args)
     event = decode_json(document)
     assert isinstance(event, Event), event
     return event
