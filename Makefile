@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test unit integration demo lint schemas tools bench clean
+.PHONY: test unit integration demo lint schemas dashboards tools bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,13 +38,17 @@ unit: $(STAMP)
 
 ## lint: ruff + mypy --strict
 lint: $(STAMP)
-	$(BIN)/ruff check service tests
-	$(BIN)/ruff format --check service tests
-	$(BIN)/mypy service
+	$(BIN)/ruff check service tests grafana
+	$(BIN)/ruff format --check service tests grafana
+	$(BIN)/mypy service grafana
 
 ## schemas: regenerate schemas/ from the pydantic models
 schemas: $(STAMP)
 	$(BIN)/python -m golive.contract.schema_export schemas
+
+## dashboards: regenerate grafana/dashboards/*.json from the code in grafana/
+dashboards: $(STAMP)
+	$(BIN)/python -m grafana.build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

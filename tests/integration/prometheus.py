@@ -255,6 +255,43 @@ class PrometheusServer:
         result: list[Sample] = data["result"]
         return result
 
+    async def query_range(self, promql: str, *, seconds: float, step: float = 5) -> list[Sample]:
+        """Range query over the last `seconds`, as a Grafana time series panel runs it; the
+        result series, `{"metric": {...}, "values": [[ts, "v"], ...]}` each."""
+        _, client = self._running()
+        end = await self._now()
+        data = await self._api(
+            client,
+            "query_range",
+            {"query": promql, "start": end - seconds, "end": end, "step": step},
+        )
+        result: list[Sample] = data["result"]
+        return result
+
+    async def label_values(self, label: str, match: str) -> list[str]:
+        """The values of `label` on the series `match` selects: Grafana's `label_values()`."""
+        _, client = self._running()
+        values: list[str] = await self._api(client, f"label/{label}/values", {"match[]": match})
+        return values
+
+    async def _now(self) -> float:
+        return float((await self.query("time()"))[0]["value"][1])
+
+    async def _api(self, client: httpx.AsyncClient, path: str, params: dict[str, Any]) -> Any:
+        response = await client.get(f"{self.url}/api/v1/{path}", params=params)
+        try:
+            body = response.json()
+        except ValueError:
+            raise PrometheusError(
+                f"{path} {params}: HTTP {response.status_code}, not JSON: {response.text[:500]}"
+            ) from None
+        if body.get("status") != "success":
+            raise PrometheusError(
+                f"{path} {params} failed (HTTP {response.status_code}, "
+                f"{body.get('errorType')}): {body.get('error')}"
+            )
+        return body["data"]
+
     async def wait_for_value(
         self,
         promql: str,

@@ -5,6 +5,7 @@ gauges. A non-leader serves no state metrics."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import (
@@ -16,11 +17,15 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from golive.domain.alerts import ALERT_SEVERITY
+from golive.domain.periods import PeriodKind
 from golive.domain.snapshot import Histogram as Buckets
 from golive.domain.snapshot import KpiSnapshot
 
 DORA = ["service", "environment", "window"]
 QUANTILES = ["service", "environment", "window", "quantile"]
+# One series per (service, environment): its latest rollout, named by id and version so
+# a dashboard shows each rollout as its own line. A newer rollout replaces the series.
+LATEST_ROLLOUT = ["service", "environment", "rollout", "version"]
 
 
 class LeaderMetrics:
@@ -54,6 +59,11 @@ class LeaderMetrics:
             "Published reports not yet taken by the webhook (leader only).",
             registry=registry,
         )
+        # Every series exists from the start at 0, so increase() sees the first report.
+        for period in get_args(PeriodKind):
+            self.reports_published.labels(period)
+        for outcome in ("delivered", "failed"):
+            self.report_deliveries.labels(outcome)
 
 
 class KpiCollector(Collector):
@@ -186,6 +196,39 @@ def _rollouts(s: KpiSnapshot) -> Iterator[Metric]:
         "Rollouts started and not finished.",
         value=s.rollouts_in_progress,
     )
+    yield from _latest_rollouts(s)
+
+
+def _latest_rollouts(s: KpiSnapshot) -> Iterator[Metric]:
+    duration = GaugeMetricFamily(
+        "golive_rollout_latest_duration_seconds",
+        "The latest rollout of each service and environment (in progress or finished in "
+        "the last 24 h): its duration, so far while in progress.",
+        labels=LATEST_ROLLOUT,
+    )
+    downtime = GaugeMetricFamily(
+        "golive_rollout_latest_downtime_seconds",
+        "The latest rollout's time with no ready instance (so far while in progress).",
+        labels=LATEST_ROLLOUT,
+    )
+    degraded = GaugeMetricFamily(
+        "golive_rollout_latest_degraded_seconds",
+        "The latest rollout's time below the minimum healthy instances (so far).",
+        labels=LATEST_ROLLOUT,
+    )
+    outcome = GaugeMetricFamily(
+        "golive_rollout_latest_outcome",
+        "1 for the latest rollout's outcome: in_progress, succeeded, failed or rolledback.",
+        labels=[*LATEST_ROLLOUT, "outcome"],
+    )
+    for row in s.rollouts:
+        labels = [row.service, row.environment, row.rollout, row.to_version or ""]
+        end = row.finished_at or s.taken_at
+        duration.add_metric(labels, max(0.0, (end - row.started_at).total_seconds()))
+        downtime.add_metric(labels, row.downtime)
+        degraded.add_metric(labels, row.degraded)
+        outcome.add_metric([*labels, row.outcome or "in_progress"], 1)
+    yield from (duration, downtime, degraded, outcome)
 
 
 def _releases(s: KpiSnapshot) -> Iterator[Metric]:
