@@ -8,6 +8,7 @@ and starts embedded ones (Tansu, PostgreSQL 18) for the session.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -32,6 +33,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _HERE in item.path.resolve().parents:
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_in_teardown() -> Iterator[None]:
+    """Collect each test's garbage in its own teardown: an object it left unclosed (a
+    socket, a transport) is then reported against it, not against whichever later test
+    the garbage collector happens to run in."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
