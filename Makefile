@@ -20,9 +20,9 @@ tools:
 test: $(STAMP) tools
 	$(BIN)/pytest tests
 
-## bench: throughput, latency and cost benchmarks (slow; not part of make test)
+## bench: throughput, latency, memory and KPI cost benchmarks (slow; not part of make test)
 bench: $(STAMP)
-	$(BIN)/python -m bench.kpis
+	$(BIN)/python -m bench
 
 ## demo: embedded broker + Postgres, golive, and a simulated production rollout
 demo: $(STAMP)

@@ -1,0 +1,478 @@
+"""`python -m bench.throughput`: golive's ingest against a bare Kafka consumer, in one run.
+
+1. **Produce** `--events` records of the benchmark stream (`bench.fixtures`: the demo's
+   mix scaled to many services and teams, keyed by subject) to a fresh topic of
+   `--partitions` partitions on a local broker (Tansu, memory storage).
+2. **Raw baseline**: a bare aiokafka consumer, assigned every partition from the start,
+   reads them and `json.loads` each value: events/s from the first record to the last.
+3. **golive end to end**: `golive run` (a child process, as deployed) on a fresh
+   database consumes the same records (decode, dedupe, apply, commit state and
+   offsets): events/s from the first batch committed to the last, and the ratio to (2).
+4. **Latency**: with golive caught up, `--latency-events` more records produced at
+   `--rate` events/s; each one's latency runs from its send to the moment golive's
+   stored offset for its partition passes it (the offsets commit in the transaction that
+   commits the state; Postgres is polled every 5 ms): p50, p99, max.
+5. **Peak RSS** of the golive process (VmHWM), and its CPU time.
+
+The broker, the database and the process are stopped or dropped at the end, also on
+error or Ctrl-C. Progress goes to stderr, the summary to stdout, the result to
+`--output` (JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import itertools
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiokafka
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+
+from bench.databases import scratch_database
+from bench.fixtures import Record, stream
+from bench.kpis import DEFAULT_SERVER, machine
+from bench.mix import Mix, catalog_of
+from golive.embedded import free_port
+from golive.embedded.broker import EmbeddedBroker
+
+# Per run, so that runs against one broker (--bootstrap) never share a topic or group.
+RUN = secrets.token_hex(3)
+TOPIC = f"golive.bench.{RUN}"
+GROUP = f"golive-bench-{RUN}"
+TARGET_EVENTS_PER_S = 20_000.0
+TARGET_RATIO = 0.25
+TARGET_P99_MS = 250.0
+TARGET_RSS_MIB = 300.0
+POLL_S = 0.005  # how often the latency phase reads the stored offsets
+STARTED = time.perf_counter()
+
+
+def say(message: str) -> None:
+    print(f"[{time.perf_counter() - STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.throughput", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--events", type=int, default=200_000, help="records for (2) and (3)")
+    parser.add_argument("--latency-events", type=int, default=30_000, help="records for (4)")
+    parser.add_argument("--rate", type=float, default=2_000.0, help="offered rate in (4)")
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--services", type=int, default=500)
+    parser.add_argument("--teams", type=int, default=50)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("GOLIVE_BENCH_DATABASE_URL", DEFAULT_SERVER),
+        help="a Postgres server the benchmark may create a database on",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        default=os.environ.get("GOLIVE_BENCH_KAFKA_BOOTSTRAP_SERVERS"),
+        help="a Kafka broker to use instead of starting Tansu",
+    )
+    parser.add_argument("--output", type=Path, default=Path("bench/results/throughput.json"))
+    args = parser.parse_args(argv)
+    if args.events < 1000 or args.latency_events < 100 or args.rate <= 0:
+        parser.error("--events >= 1000, --latency-events >= 100 and --rate > 0")
+    return args
+
+
+# --- the broker and the records --------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def broker(bootstrap: str | None) -> AsyncIterator[str]:
+    if bootstrap:
+        yield bootstrap
+        return
+    embedded = EmbeddedBroker()
+    await asyncio.to_thread(embedded.start)
+    try:
+        yield embedded.bootstrap_servers
+    finally:
+        await asyncio.to_thread(embedded.stop)
+
+
+async def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, 1)], timeout_ms=10_000)
+    finally:
+        await admin.close()
+
+
+def records_of(mix: Mix, count: int) -> list[Record]:
+    return list(itertools.islice(stream(mix), count))
+
+
+async def produce(bootstrap: str, topic: str, records: Sequence[Record]) -> dict[str, float]:
+    """Send `records` as fast as the broker takes them; keyed, so partitioned by subject."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks=1, linger_ms=20, max_batch_size=1 << 20
+    )
+    await producer.start()
+    try:
+        start = time.perf_counter()
+        futures = [
+            await producer.send(topic, value=r.value, key=r.key.encode(), headers=list(r.headers))
+            for r in records
+        ]
+        await asyncio.gather(*futures)
+        seconds = time.perf_counter() - start
+    finally:
+        await producer.stop()
+    size = sum(len(r.value) + sum(len(k) + len(v) for k, v in r.headers) for r in records)
+    return {
+        "events": len(records),
+        "seconds": seconds,
+        "events_per_second": len(records) / seconds,
+        "mean_record_bytes": size / len(records),
+    }
+
+
+# --- (2) the raw baseline --------------------------------------------------------------
+
+
+async def raw_baseline(bootstrap: str, topic: str, partitions: int, count: int) -> dict[str, float]:
+    """A consumer that only reads and parses: what Kafka and Python cost before golive."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 << 20,
+        fetch_max_bytes=64 << 20,
+    )
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
+        await consumer.seek_to_beginning()
+        read, last = 0, 0.0
+        first = time.perf_counter()
+        while read < count:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for messages in batches.values():
+                for message in messages:
+                    json.loads(message.value)
+                read += len(messages)
+            last = time.perf_counter()
+    finally:
+        await consumer.stop()
+    # From the first fetch (partitions assigned, positions at the start) to the last record.
+    return {"events": read, "seconds": last - first, "events_per_second": read / (last - first)}
+
+
+# --- (3) golive end to end -------------------------------------------------------------
+
+
+def catalog_toml(mix: Mix) -> str:
+    catalog = catalog_of(mix)
+    lines = [f'[teams."{team}"]' for team in catalog.teams]
+    for service, team in catalog.service_owners.items():
+        lines += [f'[services."{service}"]', f'team = "{team}"']
+    return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def golive_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "golive", "run"],
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def committed(conn: asyncpg.Connection, topic: str) -> dict[int, int]:
+    rows = await conn.fetch(
+        "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2",
+        GROUP,
+        topic,
+    )
+    return {r["partition"]: r["next_offset"] for r in rows}
+
+
+async def end_to_end(
+    conn: asyncpg.Connection, process: subprocess.Popen[bytes], topic: str, count: int
+) -> dict[str, float]:
+    """Wait for golive to commit `count` records; rate from the first commit to the last."""
+    first_at, first_done = 0.0, 0
+    deadline = time.perf_counter() + max(600.0, count / 500)
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"golive exited with code {process.returncode}: see its log")
+        done = sum((await committed(conn, topic)).values())
+        now = time.perf_counter()
+        if done and not first_at:
+            first_at, first_done = now, done
+        if done >= count:
+            break
+        if now > deadline:
+            raise RuntimeError(f"golive committed {done:,} of {count:,} records in time")
+        await asyncio.sleep(0.02)
+    seconds = now - first_at
+    if first_done >= count:
+        raise RuntimeError(
+            f"golive committed all {count:,} records in its first batch: no rate to measure "
+            "(raise --events)"
+        )
+    stored = await conn.fetchval("SELECT count(*) FROM events")
+    if stored != count:
+        raise RuntimeError(f"{count:,} records consumed but {stored:,} events stored")
+    return {
+        "events": count,
+        "seconds": seconds,
+        "events_per_second": (count - first_done) / seconds,
+        "first_batch_events": first_done,
+    }
+
+
+# --- (4) latency at a fixed rate -------------------------------------------------------
+
+
+async def latency(
+    conn: asyncpg.Connection,
+    bootstrap: str,
+    topic: str,
+    records: Sequence[Record],
+    rate: float,
+) -> dict[str, float]:
+    """Produce `records` at `rate` events/s; time each until golive commits it."""
+    sent: dict[int, list[tuple[int, float]]] = {}  # partition -> [(offset, sent at)]
+    latencies: list[float] = []
+    first_sent, last_sent = 0.0, 0.0
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
+    await producer.start()
+
+    def acknowledged(at: float, future: asyncio.Future[Any]) -> None:
+        # The offset is known once the broker acknowledges: from then on the record
+        # is matched against the stored offsets.
+        metadata = future.result()
+        sent.setdefault(metadata.partition, []).append((metadata.offset, at))
+
+    async def send_all() -> None:
+        nonlocal first_sent, last_sent
+        start = first_sent = time.perf_counter()
+        pending = []
+        for i, record in enumerate(records):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            at = last_sent = time.perf_counter()
+            future = await producer.send(
+                topic, value=record.value, key=record.key.encode(), headers=list(record.headers)
+            )
+            future.add_done_callback(functools.partial(acknowledged, at))
+            pending.append(future)
+        await asyncio.gather(*pending)
+
+    async def watch() -> None:
+        while len(latencies) < len(records):
+            stored = await committed(conn, topic)
+            now = time.perf_counter()
+            for partition, waiting in sent.items():
+                next_offset = stored.get(partition, 0)
+                passed = [at for offset, at in waiting if offset < next_offset]
+                if passed:
+                    latencies.extend(now - at for at in passed)
+                    waiting[:] = [(o, at) for o, at in waiting if o >= next_offset]
+            await asyncio.sleep(POLL_S)
+
+    try:
+        await asyncio.wait_for(asyncio.gather(send_all(), watch()), len(records) / rate + 120)
+    finally:
+        await producer.stop()
+    latencies.sort()
+    return {
+        "events": len(records),
+        "offered_rate": rate,
+        "achieved_rate": len(records) / (last_sent - first_sent),
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
+        "max_ms": latencies[-1] * 1000,
+        "poll_interval_ms": POLL_S * 1000,
+    }
+
+
+def process_memory(pid: int) -> dict[str, float]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    kib = {k: float(fields[k].split()[0]) for k in ("VmHWM", "VmRSS")}
+    ticks = os.sysconf("SC_CLK_TCK")
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return {
+        "peak_rss_mib": kib["VmHWM"] / 1024,
+        "rss_mib": kib["VmRSS"] / 1024,
+        "cpu_seconds": (int(stat[11]) + int(stat[12])) / ticks,
+    }
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    mix = Mix(events=args.events + args.latency_events, services=args.services, teams=args.teams)
+    say(f"generating {mix.events:,} records ({mix.services} services, {mix.teams} teams)")
+    records = records_of(mix, mix.events)
+    bulk, live = records[: args.events], records[args.events :]
+    result: dict[str, Any] = {
+        "parameters": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "machine": await machine(args.database_url),
+    }
+    result["machine"]["aiokafka"] = aiokafka.__version__
+    async with broker(args.bootstrap) as bootstrap:
+        result["machine"]["broker"] = "external" if args.bootstrap else "tansu (memory storage)"
+        await create_topic(bootstrap, TOPIC, args.partitions)
+        say(f"producing {len(bulk):,} records to {args.partitions} partitions")
+        result["produce"] = await produce(bootstrap, TOPIC, bulk)
+        say("raw baseline: a bare consumer reads and parses them")
+        result["raw"] = await raw_baseline(bootstrap, TOPIC, args.partitions, len(bulk))
+        say(f"raw: {result['raw']['events_per_second']:,.0f} events/s")
+        async with scratch_database(args.database_url, say) as dsn:
+            with tempfile.TemporaryDirectory(prefix="golive-bench-") as scratch:
+                catalog = Path(scratch) / "catalog.toml"
+                catalog.write_text(catalog_toml(mix))
+                env = {
+                    "GOLIVE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                    "GOLIVE_KAFKA_TOPICS": TOPIC,
+                    "GOLIVE_KAFKA_GROUP_ID": GROUP,
+                    "GOLIVE_KAFKA_DLQ_TOPIC": f"{TOPIC}.dlq",
+                    "GOLIVE_DATABASE_URL": dsn,
+                    "GOLIVE_HTTP_LISTEN": f"127.0.0.1:{free_port('127.0.0.1')}",
+                    "GOLIVE_CATALOG_FILE": str(catalog),
+                    "GOLIVE_LOG_LEVEL": "WARNING",
+                }
+                log = Path(scratch) / "golive.log"
+                conn = await asyncpg.connect(dsn)
+                try:
+                    with golive_process(env, log) as process:
+                        say("golive end to end: golive run consumes the same records")
+                        try:
+                            result["golive"] = await end_to_end(conn, process, TOPIC, len(bulk))
+                            say(f"golive: {result['golive']['events_per_second']:,.0f} events/s")
+                            say(f"latency: {len(live):,} records at {args.rate:,.0f} events/s")
+                            result["latency"] = await latency(
+                                conn, bootstrap, TOPIC, live, args.rate
+                            )
+                            result["golive"]["process"] = process_memory(process.pid)
+                        except BaseException:
+                            print(log.read_text()[-4000:], file=sys.stderr)
+                            raise
+                finally:
+                    await conn.close()
+    result["ratio_to_raw"] = (
+        result["golive"]["events_per_second"] / result["raw"]["events_per_second"]
+    )
+    result["targets"] = targets(result)
+    return result
+
+
+def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    measured = {
+        "end_to_end_events_per_s": (
+            result["golive"]["events_per_second"],
+            TARGET_EVENTS_PER_S,
+            ">=",
+        ),
+        "ratio_to_raw": (result["ratio_to_raw"], TARGET_RATIO, ">="),
+        "latency_p99_ms": (result["latency"]["p99_ms"], TARGET_P99_MS, "<"),
+        "peak_rss_mib": (result["golive"]["process"]["peak_rss_mib"], TARGET_RSS_MIB, "<"),
+    }
+    return {
+        name: {
+            "measured": value,
+            "target": target,
+            "op": op,
+            "met": value >= target if op == ">=" else value < target,
+        }
+        for name, (value, target, op) in measured.items()
+    }
+
+
+def summary(result: dict[str, Any]) -> str:
+    m, p = result["machine"], result["produce"]
+    raw, golive, lat = result["raw"], result["golive"], result["latency"]
+    rows = [
+        (
+            "produce",
+            f"{p['events']:,} records, {p['mean_record_bytes']:.0f} B each, "
+            f"{p['events_per_second']:,.0f} events/s",
+        ),
+        ("raw consumer (read + json.loads)", f"{raw['events_per_second']:,.0f} events/s"),
+        (
+            "golive end to end",
+            f"{golive['events_per_second']:,.0f} events/s ({result['ratio_to_raw']:.2f} of raw)",
+        ),
+        (
+            f"latency at {lat['offered_rate']:,.0f} events/s",
+            f"p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms",
+        ),
+        (
+            "golive process",
+            f"peak RSS {golive['process']['peak_rss_mib']:.0f} MiB, "
+            f"CPU {golive['process']['cpu_seconds']:.1f} s",
+        ),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [
+        f"golive throughput benchmark: {m['cpu_count']} CPUs, Python {m['python']}, "
+        f"{m['postgres'].split(' on ')[0]}, {m['broker']}, aiokafka {m['aiokafka']}",
+        *(f"  {name:<{width}}  {value}" for name, value in rows),
+    ]
+    for name, t in result["targets"].items():
+        verdict = "met" if t["met"] else "MISSED"
+        lines.append(f"target {name} {t['op']} {t['target']:g}: {t['measured']:,.2f} -> {verdict}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        result = asyncio.run(run(args))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("bench.throughput: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, RuntimeError, asyncpg.PostgresError) as err:
+        print(f"bench.throughput: {err}", file=sys.stderr)
+        return 1
+    except ValueError as err:  # a mix the parameters cannot hold
+        print(f"bench.throughput: {err}", file=sys.stderr)
+        return 2
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(summary(result))
+    print(f"written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""`make bench` must keep working: the throughput benchmark at a tiny size, against the
+test broker and Postgres, completes and reports every figure (not a performance test:
+the figures are not judged here, `make bench` reports them against the targets)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.timeout(180)
+def test_the_throughput_benchmark_runs_end_to_end_and_reports_every_figure(
+    kafka_bootstrap: str, postgres_dsn: str, tmp_path: Path
+) -> None:
+    output = tmp_path / "throughput.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.throughput",
+            "--events",
+            "8000",
+            "--latency-events",
+            "300",
+            "--rate",
+            "300",
+            "--services",
+            "20",
+            "--teams",
+            "5",
+            "--bootstrap",
+            kafka_bootstrap,
+            "--database-url",
+            postgres_dsn,
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(output.read_text())
+    assert result["produce"]["events"] == 8000
+    assert result["raw"]["events"] == 8000
+    assert result["golive"]["events"] == 8000  # and as many events stored (checked inside)
+    assert result["latency"]["events"] == 300
+    assert (
+        0
+        < result["latency"]["p50_ms"]
+        <= result["latency"]["p99_ms"]
+        <= result["latency"]["max_ms"]
+    )
+    assert result["golive"]["process"]["peak_rss_mib"] > 10
+    assert set(result["targets"]) == {
+        "end_to_end_events_per_s",
+        "ratio_to_raw",
+        "latency_p99_ms",
+        "peak_rss_mib",
+    }
+    assert "golive end to end" in done.stdout
