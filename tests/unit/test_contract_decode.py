@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from golive.contract import (
     Event,
@@ -19,6 +21,8 @@ from golive.contract import (
     purl_version,
 )
 from golive.contract.content import RolloutStarted, ServiceContent, TicketContent
+from golive.contract.decode import _loads
+from golive.contract.errors import RejectedError
 from tests.conftest import conformance_files
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "examples"
@@ -363,3 +367,80 @@ def test_nan_is_not_json() -> None:
 def test_nul_in_a_binary_header_is_rejected() -> None:
     headers = [("ce_specversion", b"1.0"), ("ce_id", b"a\x00b")]
     assert rejected(encode(GOOD), headers).kind is RejectionKind.NOT_UTF8
+
+
+# --- parsing: orjson where it agrees with the standard library, the library otherwise ---
+
+_PARSE_EDGES = [
+    '{"a": 1, "a": 2}',  # duplicate keys: the last wins, in both
+    '{"a": 1e400}',  # infinity from an overflowing literal: the library's inf
+    '{"a": -1e400}',
+    '{"a": 123456789012345678901234567890}',  # orjson would read a float
+    '{"a": -9223372036854775809}',
+    '{"a": 18446744073709551616}',
+    '{"a": "\\ud800"}',  # a lone surrogate, which orjson refuses
+    '{"a": "caf\\u00e9", "b": [1.5, -0.0, true, null]}',
+    '\ufeff{"a": 1}',
+    '{"a": 1} x',
+    '{"a": NaN}',
+    '{"a": Infinity}',
+    '{"a": [1, 2,]}',
+    "",
+    "[1, 2]",
+]
+
+
+def _library(text: str) -> Any:
+    def refuse(name: str) -> Any:
+        raise ValueError(name)
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except ValueError as err:
+        return f"refused: {err}"
+
+
+def _golive(text: str) -> Any:
+    try:
+        return _loads(text)
+    except RejectedError as err:
+        return f"refused: {err.rejection.reason}"
+
+
+def _same(a: Any, b: Any) -> bool:
+    # == alone takes 1e29 for 10**29 and misses nan; compare types too, recursively.
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b or (isinstance(a, float) and a != a and b != b)
+
+
+@pytest.mark.parametrize("text", _PARSE_EDGES)
+def test_parsing_gives_the_standard_librarys_values_on_its_edge_cases(text: str) -> None:
+    ours, theirs = _golive(text), _library(text)
+    if isinstance(theirs, str) and theirs.startswith("refused"):
+        assert isinstance(ours, str), ours
+        assert ours.startswith("refused"), ours
+    else:
+        assert _same(ours, theirs), (ours, theirs)
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(), _JSON, max_size=5))
+def test_parsing_any_json_object_gives_the_standard_librarys_value(document: Any) -> None:
+    for text in (json.dumps(document), json.dumps(document, ensure_ascii=False, indent=1)):
+        assert _same(_golive(text), _library(text))

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from golive import fastjson
 from golive.contract.content import (
     CONTENT_MODELS,
     Content,
@@ -118,14 +119,17 @@ def _parse_json(value: bytes | None) -> dict[str, Any]:
         raise RejectedError(
             RejectionKind.INVALID_CONTENT, "the value contains a NUL character (\\u0000)"
         )
+    return _expect_object(_loads(text), "the value")
+
+
+def _loads(text: str) -> Any:
     try:
-        body = json.loads(text, parse_constant=_reject_constant)
+        return fastjson.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
         raise RejectedError(
             RejectionKind.NOT_JSON,
             f"the value is not JSON: {err.msg} at line {err.lineno} column {err.colno}",
         ) from None
-    return _expect_object(body, "the value")
 
 
 def _reject_constant(name: str) -> Any:

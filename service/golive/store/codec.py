@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
+from golive import fastjson
 from golive.contract.content import Objective, RolloutOutcome, TaskKind, TaskStatus
 from golive.domain.model import (
     Artifact,
@@ -76,6 +77,12 @@ def kind_of(entity: Entity) -> EntityKind:
 def encode(entity: Entity) -> dict[str, Any]:
     """`entity` as a JSON document: only str, int, float, bool, None, list and dict."""
     return {"v": FORMAT_VERSION, **_record(entity)}
+
+
+def encode_text(entity: Entity) -> str:
+    """`encode(entity)` as JSON text, the form the store sends (`encode` refuses
+    non-finite floats, so the fast writer is exact here)."""
+    return fastjson.dumps_finite(encode(entity))
 
 
 def _record(record: DataclassInstance) -> dict[str, object]:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from golive import fastjson
 from golive.store.errors import StoreRejectedError, StoreUnavailableError
 
 # A connection, whether taken from a pool or opened directly.
@@ -33,7 +34,9 @@ UNAVAILABLE = (
 
 
 async def _init(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=fastjson.loads, schema="pg_catalog"
+    )
 
 
 async def create_pool(dsn: str, *, size: int = 4, timeout: float = 10.0) -> asyncpg.Pool:

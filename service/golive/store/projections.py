@@ -179,14 +179,16 @@ async def save(conn: Connection, projection: Projection, entities: Mapping[Any, 
     if not entities:
         return
     keys = [projection.db_key(k) for k in entities]
-    docs = [codec.encode(e) for e in entities.values()]
+    docs = [codec.encode_text(e) for e in entities.values()]
     rows = [projection.row(e) for e in entities.values()]
     columns = [c for c, _ in projection.columns]
     casts = [t for _, t in projection.columns]
     arrays = [[row[i] for row in rows] for i in range(len(columns))]
-    sets = ", ".join(["doc = u.doc", *(f"{c} = u.{c}" for c in columns), "updated_at = now()"])
+    sets = ", ".join(
+        ["doc = u.doc::jsonb", *(f"{c} = u.{c}" for c in columns), "updated_at = now()"]
+    )
     params = ", ".join(f"${i + 3}::{t}[]" for i, t in enumerate(casts))
-    unnest = f"unnest($1::text[], $2::jsonb[]{', ' + params if params else ''})"
+    unnest = f"unnest($1::text[], $2::text[]{', ' + params if params else ''})"
     aliases = ", ".join(["key", "doc", *columns])
     await conn.execute(
         f"UPDATE {projection.table} AS t SET {sets} "
