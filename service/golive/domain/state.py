@@ -9,6 +9,7 @@ and an event applied twice changes nothing (the `seen` keys make counters safe t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -63,13 +64,69 @@ class State:
     artifacts: Mapping[str, Artifact] = field(default_factory=dict)
     timelines: Mapping[tuple[str, str], Timeline] = field(default_factory=dict)
     event_counts: Mapping[str, int] = field(default_factory=dict)  # by event name
-    seen: frozenset[tuple[str, str]] = frozenset()
+    seen: AbstractSet[tuple[str, str]] = frozenset()
+
+
+# The State fields that are maps (`seen` is the one set).
+_MAP_FIELDS = (
+    "releases",
+    "tasks",
+    "teams",
+    "rollouts",
+    "incidents",
+    "changes",
+    "artifacts",
+    "timelines",
+    "event_counts",
+)
+
+
+class _Owned(dict[K, V]):
+    """A map of a fold in progress (`begin_fold`): `_put` writes into it rather than copy it.
+    Copying every map on every event made a batch quadratic in its size: 2,000 events
+    copied maps of up to 2,000 entries 2,000 times (docs/performance.md)."""
+
+
+class _OwnedSet(set[V]):
+    """`seen`, likewise."""
 
 
 def _put(mapping: Mapping[K, V], key: K, value: V) -> Mapping[K, V]:
     if mapping.get(key) is value:
         return mapping
+    if type(mapping) is _Owned:
+        mapping[key] = value
+        return mapping
     return {**mapping, key: value}
+
+
+def _with_seen(seen: AbstractSet[V], key: V) -> AbstractSet[V]:
+    if type(seen) is _OwnedSet:
+        seen.add(key)
+        return seen
+    return frozenset(seen) | {key}
+
+
+def begin_fold(state: State) -> State:
+    """`state`, with maps and a `seen` set that a fold over many events owns: copies that
+    the reducers then write in place. The states a fold goes through share them, so only
+    its last one may leave it, through `end_fold`. `apply` alone stays pure."""
+    return replace(
+        state,
+        seen=_OwnedSet(state.seen),
+        **{name: _Owned(getattr(state, name)) for name in _MAP_FIELDS},
+    )
+
+
+def end_fold(state: State) -> State:
+    """The last state of a fold, with plain maps again, that nothing writes any more.
+    (`apply` returns the very state it was given for an event already applied, so a fold
+    that found nothing new can hand back its input instead.)"""
+    return replace(
+        state,
+        seen=frozenset(state.seen),
+        **{name: dict(getattr(state, name)) for name in _MAP_FIELDS},
+    )
 
 
 def known_releases(state: State) -> dict[str, Release]:
@@ -135,7 +192,7 @@ def apply(state: State, event: Event, catalog: Catalog = EMPTY_CATALOG) -> State
         return state
     state = replace(
         state,
-        seen=state.seen | {event.key},
+        seen=_with_seen(state.seen, event.key),
         event_counts=_put(
             state.event_counts, event.name, state.event_counts.get(event.name, 0) + 1
         ),
@@ -153,9 +210,10 @@ def apply_all(
     events: Iterable[Event], catalog: Catalog = EMPTY_CATALOG, state: State | None = None
 ) -> State:
     state = state or State()
+    start = current = begin_fold(state)
     for event in events:
-        state = apply(state, event, catalog)
-    return state
+        current = apply(current, event, catalog)
+    return state if current is start else end_fold(current)  # nothing new: the same state
 
 
 def _touch(team: Team | None, name: str, event: Event) -> Team:
