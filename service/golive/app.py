@@ -7,9 +7,7 @@ import contextlib
 import logging
 import os
 import signal
-import threading
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -87,8 +85,6 @@ async def http_server(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
 
 
 SHUTDOWN_GRACE = 10.0
-# The evaluation reads the snapshot, then records alerts: one connection at a time.
-EVALUATION_POOL_SIZE = 1
 
 
 async def supervise(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
@@ -107,42 +103,6 @@ async def supervise(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> Non
     for task in tasks:
         if task.done() and not task.cancelled() and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
-
-
-async def on_own_thread(
-    name: str, body: Callable[[asyncio.Event], Coroutine[Any, Any, None]], stop: asyncio.Event
-) -> None:
-    """Run `body(own_stop)` on a new thread with an event loop of its own, until it returns
-    or `stop` is set (which sets `own_stop`); its exception is raised here. Cancelled, it
-    stops the thread's work and returns without waiting for it (the thread is a daemon)."""
-    caller = asyncio.get_running_loop()
-    loop = asyncio.new_event_loop()
-    own_stop = asyncio.Event()  # binds to `loop` on first use, in the thread
-    finished: asyncio.Future[None] = caller.create_future()
-
-    def settle(error: BaseException | None) -> None:
-        if not finished.done():
-            finished.set_exception(error) if error else finished.set_result(None)
-
-    def main() -> None:
-        error: BaseException | None = None
-        try:
-            with asyncio.Runner(loop_factory=lambda: loop) as runner:
-                runner.run(body(own_stop))
-        except BaseException as err:
-            error = err
-        with contextlib.suppress(RuntimeError):  # the caller's loop has closed
-            caller.call_soon_threadsafe(settle, error)
-
-    threading.Thread(target=main, name=name, daemon=True).start()
-    stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({finished, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-        with contextlib.suppress(RuntimeError):  # the thread's loop has closed
-            loop.call_soon_threadsafe(own_stop.set)
-    await finished
 
 
 async def close_pool(pool: asyncpg.Pool, timeout: float = 5.0) -> None:
@@ -170,18 +130,6 @@ async def connect_database(dsn: str, health: Health, stop: asyncio.Event) -> asy
                 pool.terminate()
             health.report("database", False, str(err))
             log.warning("Postgres unavailable, retrying: %s", err)
-            await backoff.wait()
-
-
-async def connect_pool(dsn: str, stop: asyncio.Event, *, size: int) -> asyncpg.Pool:
-    """A pool (the database is migrated already), retrying while Postgres is unavailable;
-    raises `Stopping` if the service stops meanwhile."""
-    backoff = Backoff(stop, cap=10.0)
-    while True:
-        try:
-            return await create_pool(dsn, size=size)
-        except (StoreUnavailableError, OSError) as err:
-            log.warning("Postgres unavailable for the evaluation, retrying: %s", err)
             await backoff.wait()
 
 
@@ -256,30 +204,17 @@ async def run(
         stack.push_async_callback(close_pool, pool)
         ingestor = Ingestor(settings, pool, catalog, metrics, health, clock)
         client = await stack.enter_async_context(httpx.AsyncClient(trust_env=False))
+        notifier = Notifier(pool, client, settings.alertmanager_url, settings.base_url)
         evaluator = Evaluator(
             LeaderLock(dsn),
+            pool,
             catalog,
             collector,
             leader_metrics,
             clock,
             settings.evaluation_interval.total_seconds(),
+            notifier,
         )
-
-        async def evaluation(own_stop: asyncio.Event) -> None:
-            # On the evaluation thread: a pool and an HTTP client of its loop.
-            try:
-                own_pool = await connect_pool(dsn, own_stop, size=EVALUATION_POOL_SIZE)
-            except Stopping:
-                return
-            try:
-                async with httpx.AsyncClient(trust_env=False) as own_client:
-                    notifier = Notifier(
-                        own_pool, own_client, settings.alertmanager_url, settings.base_url
-                    )
-                    await evaluator.run(own_stop, own_pool, notifier)
-            finally:
-                await close_pool(own_pool)
-
         publisher = Publisher(
             pool,
             catalog,
@@ -296,9 +231,7 @@ async def run(
         await supervise(
             [
                 asyncio.create_task(ingestor.run(stop), name="ingest"),
-                asyncio.create_task(
-                    on_own_thread("golive-evaluation", evaluation, stop), name="evaluation"
-                ),
+                asyncio.create_task(evaluator.run(stop), name="evaluation"),
                 asyncio.create_task(publisher.run(stop), name="publication"),
             ],
             stop,

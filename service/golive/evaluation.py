@@ -24,27 +24,24 @@ log = logging.getLogger(__name__)
 
 
 class Evaluator:
-    """Runs on a thread and event loop of its own (`app.run`): the snapshot's Python work
-    and the rendering of ~30k samples take hundreds of milliseconds, which on the ingest
-    loop would hold every batch behind them. Hence the pool and notifier it is given are
-    its own, made on its loop."""
-
     def __init__(
         self,
         lock: LeaderLock,
+        pool: asyncpg.Pool,
         catalog: Catalog,
         collector: KpiCollector,
         metrics: LeaderMetrics,
         clock: Clock,
         interval: float,
+        notifier: Notifier,
     ) -> None:
-        self.lock, self.catalog = lock, catalog
+        self.notifier = notifier
+        self.lock, self.pool, self.catalog = lock, pool, catalog
         self.collector, self.metrics = collector, metrics
         self.clock, self.interval = clock, interval
-        self.leading = False  # read by the report publisher, on the main loop
+        self.leading = False
 
-    async def run(self, stop: asyncio.Event, pool: asyncpg.Pool, notifier: Notifier) -> None:
-        self.pool, self.notifier = pool, notifier
+    async def run(self, stop: asyncio.Event) -> None:
         try:
             while not stop.is_set():
                 await self.tick()
