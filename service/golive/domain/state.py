@@ -67,22 +67,8 @@ class State:
     seen: AbstractSet[tuple[str, str]] = frozenset()
 
 
-# The State fields that are maps (`seen` is the one set).
-_MAP_FIELDS = (
-    "releases",
-    "tasks",
-    "teams",
-    "rollouts",
-    "incidents",
-    "changes",
-    "artifacts",
-    "timelines",
-    "event_counts",
-)
-
-
 class _Owned(dict[K, V]):
-    """A map of a fold in progress (`begin_fold`): `_put` writes into it rather than copy it.
+    """A map of a fold in progress (`_begin_fold`): `_put` writes into it rather than copy it.
     Copying every map on every event made a batch quadratic in its size: 2,000 events
     copied maps of up to 2,000 entries 2,000 times (docs/performance.md)."""
 
@@ -107,10 +93,10 @@ def _with_seen(seen: AbstractSet[V], key: V) -> AbstractSet[V]:
     return frozenset(seen) | {key}
 
 
-def begin_fold(state: State) -> State:
+def _begin_fold(state: State) -> State:
     """`state`, with maps and a `seen` set that a fold over many events owns: copies that
     the reducers then write in place. The states a fold goes through share them, so only
-    its last one may leave it, through `end_fold`. `apply` alone stays pure."""
+    its last one may leave it, through `_end_fold`. `apply` alone stays pure."""
     return replace(
         state,
         seen=_OwnedSet(state.seen),
@@ -118,7 +104,7 @@ def begin_fold(state: State) -> State:
     )
 
 
-def end_fold(state: State) -> State:
+def _end_fold(state: State) -> State:
     """The last state of a fold, with plain maps again, that nothing writes any more.
     (`apply` returns the very state it was given for an event already applied, so a fold
     that found nothing new can hand back its input instead.)"""
@@ -157,6 +143,8 @@ ENTITY_FIELDS = (
     "artifacts",
     "timelines",
 )
+# The State fields a fold copies: every map (`seen` is the one set).
+_MAP_FIELDS = (*ENTITY_FIELDS, "event_counts")
 
 _TOUCHED_FIELD = {
     "golive-release": "releases",
@@ -207,13 +195,20 @@ def apply(state: State, event: Event, catalog: Catalog = EMPTY_CATALOG) -> State
 
 
 def apply_all(
-    events: Iterable[Event], catalog: Catalog = EMPTY_CATALOG, state: State | None = None
+    events: Iterable[Event],
+    catalog: Catalog = EMPTY_CATALOG,
+    state: State | None = None,
+    after_each: Callable[[Event, State], None] | None = None,
 ) -> State:
+    """`apply` each event in turn; `after_each` sees each event with the state it leaves.
+    Returns the very `state` it was given when no event was new."""
     state = state or State()
-    start = current = begin_fold(state)
+    start = current = _begin_fold(state)
     for event in events:
         current = apply(current, event, catalog)
-    return state if current is start else end_fold(current)  # nothing new: the same state
+        if after_each is not None:
+            after_each(event, current)
+    return state if current is start else _end_fold(current)
 
 
 def _touch(team: Team | None, name: str, event: Event) -> Team:

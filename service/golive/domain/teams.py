@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from golive.contract import Event
 from golive.domain.calendar import Calendar
 from golive.domain.catalog import Catalog
-from golive.domain.state import State, apply, attribute_team, begin_fold, end_fold
+from golive.domain.state import State, apply_all, attribute_team
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,16 +109,16 @@ def apply_counting_activity(
     (its task or rollout as of that event), so the result does not depend on how events
     were cut into batches."""
     buckets: Buckets = {}
-    start = current = begin_fold(state)
-    for event in events:
-        current = apply(current, event, catalog)
-        team = activity_team(event, current, catalog)
+
+    def count(event: Event, after: State) -> None:
+        team = activity_team(event, after, catalog)
         if team is None:
-            continue
+            return
         key = (team, activity_bucket(event.time))
         n, first, last = buckets.get(key, (0, event.time, event.time))
         buckets[key] = (n + 1, min(first, event.time), max(last, event.time))
-    return (state if current is start else end_fold(current)), buckets
+
+    return apply_all(events, catalog, state, after_each=count), buckets
 
 
 def activity_team(event: Event, state: State, catalog: Catalog) -> str | None:
