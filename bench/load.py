@@ -219,7 +219,7 @@ async def copy_state(conn: asyncpg.Connection, folder: Folder) -> None:
     for name in ENTITY_FIELDS:
         projection = BY_FIELD[name]
         rows = [
-            (projection.db_key(k), json.dumps(codec.encode(e)), *projection.row(e))
+            (projection.db_key(k), codec.encode_text(e), *projection.row(e))
             for k, e in sorted(entities[name].items())
         ]
         columns = ["key", "doc", *(c for c, _ in projection.columns)]
