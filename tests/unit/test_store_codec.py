@@ -23,6 +23,7 @@ from golive.contract.content import (
     TaskKind,
     TaskStatus,
 )
+from golive.domain.ecs import Fleet, FleetDeployment, FleetTask, TaskState
 from golive.domain.model import (
     Artifact,
     Change,
@@ -42,6 +43,7 @@ from golive.store.codec import (
     EntityKind,
     decode_artifact,
     decode_change,
+    decode_fleet,
     decode_incident,
     decode_release,
     decode_rollout,
@@ -184,6 +186,49 @@ signals = st.builds(
     previous_version=opt(texts),
 )
 timelines = st.builds(Timeline, service=texts, environment=texts, signals=tuples_of(signals))
+task_states = st.builds(
+    TaskState,
+    time=times,
+    version=st.integers(),
+    key=keys,
+    last_status=texts,
+    desired_status=opt(texts),
+    health=opt(texts),
+)
+fleets = st.builds(
+    Fleet,
+    id=texts,
+    cluster=texts,
+    service=texts,
+    deployments=st.dictionaries(
+        texts,
+        st.builds(
+            FleetDeployment,
+            id=texts,
+            in_progress_at=opt(times),
+            completed_at=opt(times),
+            failed_at=opt(times),
+            rollback_to=opt(texts),
+            last_event_at=opt(times),
+        ),
+        max_size=3,
+    ),
+    tasks=st.dictionaries(
+        texts,
+        st.builds(
+            FleetTask,
+            arn=texts,
+            deployment=opt(texts),
+            version=opt(texts),
+            started_at=opt(times),
+            states=tuples_of(task_states),
+        ),
+        max_size=3,
+    ),
+    steady_at=tuples_of(times),
+    followed_since=opt(times),
+    last_event_at=opt(times),
+)
 
 Decoder = Callable[[Mapping[str, Any]], Entity]
 CASES: dict[EntityKind, tuple[st.SearchStrategy[Entity], Decoder]] = {
@@ -195,6 +240,7 @@ CASES: dict[EntityKind, tuple[st.SearchStrategy[Entity], Decoder]] = {
     "change": (changes, decode_change),
     "artifact": (artifacts, decode_artifact),
     "timeline": (timelines, decode_timeline),
+    "fleet": (fleets, decode_fleet),
 }
 KINDS = list(CASES)
 

@@ -3,7 +3,9 @@
 Accepted shapes (DESIGN section 2):
 - CloudEvents 1.0 structured mode: the value is the CloudEvent, its `data` the CDEvent;
 - CloudEvents 1.0 binary mode: `ce_*` headers carry the attributes, the value is the CDEvent;
-- a plain CDEvent (`context` + `subject`) with no envelope.
+- a plain CDEvent (`context` + `subject`) with no envelope;
+- an Amazon EventBridge event as EventBridge sends it (`contract.eventbridge`): Amazon
+  ECS deployment, task and service events.
 
 The decoder is pure and total: every input gives an `Event` or a `Rejection`.
 """
@@ -29,6 +31,7 @@ from golive.contract.content import (
 )
 from golive.contract.errors import RejectedError, Rejection, RejectionKind
 from golive.contract.event import Event, Mode
+from golive.contract.eventbridge import from_eventbridge, is_eventbridge
 from golive.contract.types import Namespace, check_spec_version, parse_type
 
 DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
@@ -75,10 +78,13 @@ def _decode(value: bytes | None, headers: Headers, max_bytes: int) -> Event:
         return _from_cdevent(_structured_data(body), Mode.STRUCTURED, envelope)
     if "context" in body or "subject" in body:
         return _from_cdevent(body, Mode.CDEVENT, None)
+    if is_eventbridge(body):
+        return from_eventbridge(body)
     raise RejectedError(
         RejectionKind.UNKNOWN_FORMAT,
         "the value is neither a CloudEvent (no 'specversion' attribute, no ce_specversion "
-        "header) nor a CDEvent (no 'context' and 'subject')",
+        "header), nor a CDEvent (no 'context' and 'subject'), nor an EventBridge event "
+        "(no 'detail-type' and 'detail')",
     )
 
 

@@ -21,6 +21,7 @@ from golive.contract.content import (
     TaskUpdated,
     TicketContent,
 )
+from golive.contract.ecs import EcsDeploymentStateChange, EcsServiceAction, EcsTaskStateChange
 from golive.contract.types import EventType
 
 
@@ -30,6 +31,7 @@ class Mode(StrEnum):
     STRUCTURED = "structured"
     BINARY = "binary"
     CDEVENT = "cdevent"
+    EVENTBRIDGE = "eventbridge"  # an Amazon EventBridge event, as EventBridge sends it
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,11 @@ class Event:
             keys["task"] = self.subject_id
             if c.release:
                 keys["release"] = c.release
+        elif isinstance(c, EcsDeploymentStateChange | EcsServiceAction | EcsTaskStateChange):
+            # The subject of an ECS service's events is its ARN (`contract.eventbridge`).
+            name = self.subject_id.rpartition(":service/")[2].rpartition("/")[2]
+            if ":service/" in self.subject_id and name:
+                keys["service"] = name
         elif subject == "golive-rollout":
             keys["rollout"] = self.subject_id
             if isinstance(c, RolloutStarted):

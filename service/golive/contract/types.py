@@ -29,6 +29,7 @@ class Namespace(StrEnum):
     CDEVENTS = "cdevents"  # the CDEvents core vocabulary
     GOLIVE = "golive"  # golive's own custom types (dev.cdeventsx.golive-*)
     CUSTOM = "custom"  # someone else's custom types: kept as activity
+    EVENTBRIDGE = "eventbridge"  # Amazon EventBridge events (`contract.eventbridge`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +112,21 @@ CDEVENTS_TYPES = frozenset(
 )
 
 
+# The Amazon ECS events golive reads (`contract.ecs`).
+ECS_TYPES = frozenset(
+    {
+        "ecs-deployment.state-change",
+        "ecs-task.state-change",
+        "ecs-service.action",
+        "ecs-container-instance.state-change",
+    }
+)
+
+
 def metric_type_label(name: str) -> str:
-    """`name` if it is a known CDEvents or golive type, else `other` (labels stay bounded)."""
-    return name if name in CDEVENTS_TYPES or name in GOLIVE_TYPES else "other"
+    """`name` if it is a type golive knows, else `other` (labels stay bounded)."""
+    known = name in CDEVENTS_TYPES or name in GOLIVE_TYPES or name in ECS_TYPES
+    return name if known else "other"
 
 
 def parse_type(type_: str) -> EventType:

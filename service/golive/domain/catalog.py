@@ -50,6 +50,11 @@ class Catalog:
     defaults: Policy = field(default_factory=Policy)
     teams: Mapping[str, Policy] = field(default_factory=dict)
     service_owners: Mapping[str, str] = field(default_factory=dict)
+    # What orchestrator events do not say (`domain.ecs`): the environment of an ECS
+    # cluster (by cluster name; default: the name itself), and the share of a service's
+    # instances that must stay ready during a rollout (default 100 %).
+    ecs_environments: Mapping[str, str] = field(default_factory=dict)
+    min_healthy_percent: Mapping[str, float] = field(default_factory=dict)
 
     def policy(self, team: str | None) -> Policy:
         """The team's policy, or the defaults for a team the catalog does not name."""
@@ -59,6 +64,12 @@ class Catalog:
 
     def owner(self, service: str | None) -> str | None:
         return None if service is None else self.service_owners.get(service)
+
+    def ecs_environment(self, cluster: str) -> str:
+        return self.ecs_environments.get(cluster, cluster)
+
+    def min_healthy(self, service: str) -> float:
+        return self.min_healthy_percent.get(service, 100.0)
 
 
 EMPTY_CATALOG = Catalog()
@@ -76,7 +87,7 @@ _POLICY_KEYS = {
 
 def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     """Build a catalog from its TOML mapping; raise `CatalogError` naming the bad key."""
-    unknown = set(data) - {"defaults", "teams", "services"}
+    unknown = set(data) - {"defaults", "teams", "services", "ecs"}
     if unknown:
         raise CatalogError(f"unknown catalog section(s): {', '.join(sorted(unknown))}")
     defaults = _policy(Policy(), _table(data, "defaults"), "defaults")
@@ -85,13 +96,43 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
         for name, table in _table(data, "teams").items()
     }
     owners: dict[str, str] = {}
+    min_healthy: dict[str, float] = {}
     for service, table in _table(data, "services").items():
         entry = _table(table, None, f"services.{service}")
+        unknown_keys = set(entry) - {"team", "min_healthy_percent"}
+        if unknown_keys:
+            keys = ", ".join(sorted(unknown_keys))
+            raise CatalogError(f"services.{service}: unknown key(s) {keys}")
         team = entry.get("team")
-        if not isinstance(team, str) or not team:
-            raise CatalogError(f"services.{service}.team must be a team name")
-        owners[service] = team
-    return Catalog(defaults=defaults, teams=teams, service_owners=owners)
+        if team is not None:
+            if not isinstance(team, str) or not team:
+                raise CatalogError(f"services.{service}.team must be a team name")
+            owners[service] = team
+        if "min_healthy_percent" in entry:
+            percent = entry["min_healthy_percent"]
+            if not isinstance(percent, int | float) or isinstance(percent, bool):
+                raise CatalogError(f"services.{service}.min_healthy_percent must be a number")
+            if not 0 <= percent <= 100:
+                raise CatalogError(f"services.{service}.min_healthy_percent must be 0 to 100")
+            min_healthy[service] = float(percent)
+    return Catalog(
+        defaults=defaults,
+        teams=teams,
+        service_owners=owners,
+        ecs_environments=_ecs_environments(_table(data, "ecs")),
+        min_healthy_percent=min_healthy,
+    )
+
+
+def _ecs_environments(ecs: Mapping[str, Any]) -> dict[str, str]:
+    unknown = set(ecs) - {"clusters"}
+    if unknown:
+        raise CatalogError(f"ecs: unknown key(s) {', '.join(sorted(unknown))}")
+    clusters = _table(ecs, "clusters", "ecs.clusters")
+    for cluster, environment in clusters.items():
+        if not isinstance(environment, str) or not environment:
+            raise CatalogError(f"ecs.clusters.{cluster} must be an environment name")
+    return dict(clusters)
 
 
 def _table(data: Any, key: str | None, where: str | None = None) -> Mapping[str, Any]:

@@ -35,6 +35,11 @@ def availability(rollout: Rollout, now: datetime) -> Availability | None:
     if start is None:
         return None
     end = rollout.finished_at if rollout.finished_at is not None else max(now, start)
+    if rollout.desired is None and not rollout.samples:
+        # Nothing says how many instances there were (an ECS rollout golive could not
+        # measure, `domain.ecs`): a duration, and no availability figures.
+        duration = (end - start).total_seconds()
+        return Availability(rollout.id, duration, 0.0, 0.0, rollout.finished_at is not None)
     desired = rollout.desired or 0
     ready = desired  # healthy before the first sample
     cursor = start

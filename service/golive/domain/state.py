@@ -30,7 +30,14 @@ from golive.contract.content import (
     TaskUpdated,
     TicketContent,
 )
+from golive.contract.ecs import (
+    EcsDeploymentStateChange,
+    EcsServiceAction,
+    EcsTaskStateChange,
+    service_of_arn,
+)
 from golive.contract.event import purl_version
+from golive.domain import ecs
 from golive.domain.catalog import EMPTY_CATALOG, Catalog
 from golive.domain.model import (
     Artifact,
@@ -63,6 +70,7 @@ class State:
     changes: Mapping[str, Change] = field(default_factory=dict)
     artifacts: Mapping[str, Artifact] = field(default_factory=dict)
     timelines: Mapping[tuple[str, str], Timeline] = field(default_factory=dict)
+    fleets: Mapping[str, ecs.Fleet] = field(default_factory=dict)  # ECS services, by ARN
     event_counts: Mapping[str, int] = field(default_factory=dict)  # by event name
     seen: AbstractSet[tuple[str, str]] = frozenset()
 
@@ -137,6 +145,7 @@ ENTITY_FIELDS = (
     "releases",
     "tasks",
     "teams",
+    "fleets",  # before rollouts: a batch loads an ECS service's fleet to find its rollouts
     "rollouts",
     "incidents",
     "changes",
@@ -171,7 +180,28 @@ def touches(event: Event, catalog: Catalog = EMPTY_CATALOG) -> dict[str, set[Any
         touched.setdefault(field_name, set()).add(event.subject_id)
     if isinstance(event.content, ServiceContent) and event.name in _REDUCERS:
         touched["timelines"] = {(event.subject_id, event.content.environment.id)}
+    if _ecs_service_event(event):
+        touched["fleets"] = {event.subject_id}
     return touched
+
+
+def derived_touches(loaded: State, events: Iterable[Event]) -> dict[str, set[Any]]:
+    """The entities `apply` may also change, which only the loaded entities of `touches`
+    tell: the rollouts of an ECS service, derived from its fleet (`domain.ecs`). Some of
+    these keys may name no rollout (a rollback deployment is none)."""
+    rollouts: set[Any] = set()
+    for fleet in loaded.fleets.values():
+        rollouts |= ecs.rollout_ids(fleet)
+    for event in events:
+        if isinstance(event.content, EcsDeploymentStateChange):
+            rollouts.add(event.content.deployment_id)
+    return {"rollouts": rollouts} if rollouts else {}
+
+
+def _ecs_service_event(event: Event) -> bool:
+    content = event.content
+    is_ecs = isinstance(content, EcsDeploymentStateChange | EcsTaskStateChange | EcsServiceAction)
+    return is_ecs and service_of_arn(event.subject_id) is not None
 
 
 def apply(state: State, event: Event, catalog: Catalog = EMPTY_CATALOG) -> State:
@@ -190,6 +220,8 @@ def apply(state: State, event: Event, catalog: Catalog = EMPTY_CATALOG) -> State
         state = replace(
             state, teams=_put(state.teams, team, _touch(state.teams.get(team), team, event))
         )
+    if _ecs_service_event(event):
+        return _ecs_service(state, event, catalog)
     reducer = _REDUCERS.get(event.name)
     return reducer(state, event, team) if reducer else state
 
@@ -316,6 +348,26 @@ def _rollout(state: State, event: Event, _team: str | None) -> State:
     # A finished rollout is a deployment signal, derived from the entity when KPIs are
     # computed (`delivery.rollout_signals`): its service may be known only later.
     return replace(state, rollouts=_put(state.rollouts, rollout.id, rollout))
+
+
+def _ecs_service(state: State, event: Event, catalog: Catalog) -> State:
+    """Fold the event into its service's fleet, then re-derive the fleet's rollouts."""
+    service = service_of_arn(event.subject_id)
+    assert service is not None  # `_ecs_service_event`
+    fleet = state.fleets.get(event.subject_id) or ecs.Fleet(
+        event.subject_id, service.cluster, service.name
+    )
+    fleet = ecs.apply_event(fleet, event)
+    settings = ecs.ServiceSettings(
+        service=service.name,
+        environment=catalog.ecs_environment(service.cluster),
+        min_healthy_percent=catalog.min_healthy(service.name),
+    )
+    rollouts = state.rollouts
+    for rollout_id, rollout in ecs.rollouts(fleet, settings).items():
+        if rollouts.get(rollout_id) != rollout:
+            rollouts = _put(rollouts, rollout_id, rollout)
+    return replace(state, fleets=_put(state.fleets, fleet.id, fleet), rollouts=rollouts)
 
 
 def _add_signal(state: State, service: str, environment: str, signal: Signal) -> State:

@@ -21,7 +21,7 @@ from typing import Any
 
 from golive.contract import Event
 from golive.domain.catalog import Catalog
-from golive.domain.state import ENTITY_FIELDS, State, touches
+from golive.domain.state import ENTITY_FIELDS, State, derived_touches, touches
 from golive.domain.teams import apply_counting_activity
 from golive.store import derived
 from golive.store.db import Connection
@@ -92,16 +92,23 @@ async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catal
     for event in events:
         for name, keys in touches(event, catalog).items():
             wanted.setdefault(name, set()).update(keys)
-    loaded: dict[str, Any] = {
-        name: await lock_and_load(conn, BY_FIELD[name], wanted.get(name, ()))
-        for name in ENTITY_FIELDS
-    }
+    loaded: dict[str, Any] = {}
+    for name in ENTITY_FIELDS:  # in lock order; what is loaded first may name more to load
+        for derived_name, keys in derived_touches(State(**loaded), events).items():
+            if derived_name not in loaded:
+                wanted.setdefault(derived_name, set()).update(keys)
+        loaded[name] = await lock_and_load(conn, BY_FIELD[name], wanted.get(name, ()))
     before = State(**loaded)
     state, activity = apply_counting_activity(events, catalog, before)
     for name in ENTITY_FIELDS:
         keys = wanted.get(name, set())
         current = getattr(state, name)
         await save(conn, BY_FIELD[name], {k: current[k] for k in keys if k in current})
+        if keys - current.keys():  # placeholders of keys that named nothing after all
+            await conn.execute(
+                f"DELETE FROM {BY_FIELD[name].table} WHERE key = ANY($1::text[]) AND doc IS NULL",
+                sorted(BY_FIELD[name].db_key(k) for k in keys - current.keys()),
+            )
     await derived.refresh_deliveries(conn, derived.affected(before, state, wanted))
     await derived.add_artifact_changes(
         conn, [a for k, a in state.artifacts.items() if k in wanted.get("artifacts", ())]

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from golive import fastjson
 from golive.contract.content import Objective, RolloutOutcome, TaskKind, TaskStatus
+from golive.domain.ecs import Fleet, FleetDeployment, FleetTask, TaskState
 from golive.domain.model import (
     Artifact,
     Change,
@@ -41,9 +42,9 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 EntityKind = Literal[
-    "release", "task", "team", "rollout", "incident", "change", "artifact", "timeline"
+    "release", "task", "team", "rollout", "incident", "change", "artifact", "timeline", "fleet"
 ]
-Entity = Release | Task | Team | Rollout | Incident | Change | Artifact | Timeline
+Entity = Release | Task | Team | Rollout | Incident | Change | Artifact | Timeline | Fleet
 
 FORMAT_VERSION = 1
 
@@ -66,6 +67,7 @@ _KINDS: dict[type[Entity], EntityKind] = {
     Change: "change",
     Artifact: "artifact",
     Timeline: "timeline",
+    Fleet: "fleet",
 }
 
 
@@ -370,4 +372,60 @@ def decode_timeline(doc: Mapping[str, Any]) -> Timeline:
         service=d.req("service", _str),
         environment=d.req("environment", _str),
         signals=d.get("signals", _tuple_of(_signal), ()),
+    )
+
+
+def _task_state(value: object, where: str) -> TaskState:
+    d = _Doc(value, where)
+    return TaskState(
+        time=d.req("time", _time),
+        version=d.get("version", _int, 0),
+        key=d.req("key", _key),
+        last_status=d.req("last_status", _str),
+        desired_status=d.opt("desired_status", _str),
+        health=d.opt("health", _str),
+    )
+
+
+def _fleet_task(value: object, where: str) -> FleetTask:
+    d = _Doc(value, where)
+    return FleetTask(
+        arn=d.req("arn", _str),
+        deployment=d.opt("deployment", _str),
+        version=d.opt("version", _str),
+        started_at=d.opt("started_at", _time),
+        states=d.get("states", _tuple_of(_task_state), ()),
+    )
+
+
+def _fleet_deployment(value: object, where: str) -> FleetDeployment:
+    d = _Doc(value, where)
+    return FleetDeployment(
+        id=d.req("id", _str),
+        in_progress_at=d.opt("in_progress_at", _time),
+        completed_at=d.opt("completed_at", _time),
+        failed_at=d.opt("failed_at", _time),
+        rollback_to=d.opt("rollback_to", _str),
+        last_event_at=d.opt("last_event_at", _time),
+    )
+
+
+def _map_of(read: _Read[_T]) -> _Read[dict[str, _T]]:
+    def map_of(value: object, where: str) -> dict[str, _T]:
+        return {k: read(v, f"{where}.{k}") for k, v in _object(value, where).items()}
+
+    return map_of
+
+
+def decode_fleet(doc: Mapping[str, Any]) -> Fleet:
+    d = _open(doc, "fleet")
+    return Fleet(
+        id=d.req("id", _str),
+        cluster=d.req("cluster", _str),
+        service=d.req("service", _str),
+        deployments=d.get("deployments", _map_of(_fleet_deployment), {}),
+        tasks=d.get("tasks", _map_of(_fleet_task), {}),
+        steady_at=d.get("steady_at", _tuple_of(_time), ()),
+        followed_since=d.opt("followed_since", _time),
+        last_event_at=d.opt("last_event_at", _time),
     )

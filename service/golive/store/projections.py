@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from golive.domain.ecs import Fleet
 from golive.domain.model import Artifact, Change, Incident, Release, Rollout, Task, Team, Timeline
 from golive.domain.rollouts import availability
 from golive.store import codec
@@ -19,7 +20,7 @@ from golive.store.db import Connection
 
 TIMELINE_SEPARATOR = "\x1f"
 
-Entity = Release | Task | Team | Rollout | Incident | Change | Artifact | Timeline
+Entity = Release | Task | Team | Rollout | Incident | Change | Artifact | Timeline | Fleet
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,10 @@ def _timeline(t: Timeline) -> tuple[Any, ...]:
     return (t.service, t.environment)
 
 
+def _fleet(f: Fleet) -> tuple[Any, ...]:
+    return (f.cluster, f.service)
+
+
 TS = "timestamptz"
 PROJECTIONS: tuple[Projection, ...] = (
     Projection(
@@ -111,6 +116,9 @@ PROJECTIONS: tuple[Projection, ...] = (
     ),
     Projection(
         "teams", "teams", (("last_activity", TS), ("events", "bigint")), _team, codec.decode_team
+    ),
+    Projection(
+        "fleets", "fleets", (("cluster", "text"), ("service", "text")), _fleet, codec.decode_fleet
     ),
     Projection(
         "rollouts",
