@@ -379,9 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
         "check-event",
         help="decode event files as golive would and print the result",
         description=(
-            "Decode each file as golive decodes a Kafka record value (structured CloudEvent "
-            "or plain CDEvent; add --header ce_...=... for binary mode). Prints the "
-            "normalised event or the reason it is rejected; exits 1 if any is rejected."
+            "Decode each file as golive decodes a Kafka record value (structured CloudEvent, "
+            "plain CDEvent or EventBridge event; add --header ce_...=... for binary mode). "
+            "Prints the normalised event or the reason it is rejected; exits 1 if any is "
+            "rejected."
         ),
     )
     check.add_argument("files", nargs="+", metavar="FILE", help="event file, or - for stdin")
