@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from golive.clock import FrozenClock, SystemClock
 from golive.config import ConfigError
 from golive.kubernetes import watcher
+from golive.kubernetes.api import RESOURCES
 from golive.kubernetes.watcher import KubernetesWatcher
 from tests.integration.fake_kubernetes import FakeKubernetes
 from tests.integration.service import running, service_env, settings_for, wait_for
@@ -136,3 +138,33 @@ async def test_a_missing_permission_stops_the_watcher_and_names_it(tmp_path: Pat
     assert "refused to list pods in namespace shop (403" in message
     assert 'cannot list resource "pods"' in message
     assert "deploy/kubernetes/watch-kubernetes.yaml" in message
+
+
+def test_the_example_manifest_grants_exactly_what_the_watcher_reads() -> None:
+    manifest = (
+        Path(__file__).resolve().parents[2] / "deploy" / "kubernetes" / "watch-kubernetes.yaml"
+    )
+    documents = {d["kind"]: d for d in yaml.safe_load_all(manifest.read_text())}
+
+    granted = {
+        ("/apis/apps/v1" if group == "apps" else "/api/v1", resource)
+        for rule in documents["ClusterRole"]["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        if set(rule["verbs"]) == {"get", "list", "watch"}
+    }
+    assert granted == set(RESOURCES.values())
+    account = documents["ServiceAccount"]["metadata"]["name"]
+    (subject,) = documents["RoleBinding"]["subjects"]
+    assert (subject["kind"], subject["name"]) == ("ServiceAccount", account)
+    assert (
+        documents["RoleBinding"]["roleRef"]["name"] == documents["ClusterRole"]["metadata"]["name"]
+    )
+    pod = documents["Deployment"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == account
+    (container,) = pod["containers"]
+    assert container["args"] == ["watch-kubernetes"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert documents["RoleBinding"]["metadata"]["namespace"] in env[
+        "GOLIVE_KUBERNETES_NAMESPACES"
+    ].split(",")
