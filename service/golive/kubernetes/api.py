@@ -203,8 +203,8 @@ def _status_error(status: Mapping[str, Any], kind: Kind, namespace: str, verb: s
         return AccessDeniedError(
             f"the API server refused to {verb} {_what(kind, namespace)} ({code}: {message}). "
             "The watcher needs get, list and watch on deployments and replicasets (API "
-            'group "apps") and pods (core group "") in every namespace it watches: see the '
-            "Role in deploy/kubernetes/watch-kubernetes.yaml"
+            'group "apps") and pods (core group "") in every namespace it watches: see '
+            "deploy/kubernetes/watch-kubernetes.yaml"
         )
     return KubernetesUnavailableError(f"{_what(kind, namespace)}: {code}: {message}")
 
