@@ -266,6 +266,11 @@ class RolloutMapping:
         annotated = k8s.revision(deployment) or 0
         numbered = [rs for rs in owned if rs.revision is not None]
         current = next((rs for rs in numbered if rs.fingerprint == fingerprint), None)
+        if current is None and self._ended(deployment):
+            # The controller says this template is rolled out: trust its revision even if
+            # the ReplicaSet's copy of the template reads differently (defaults added by a
+            # newer API server, a mutating webhook).
+            current = next((rs for rs in numbered if rs.revision == annotated), None)
         older = [rs for rs in numbered if rs is not current]
         if not older:
             # A new Deployment's first pods replace nothing: not a rollout.
