@@ -259,6 +259,34 @@ def replay_command(_args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def watch_kubernetes_command(args: argparse.Namespace) -> int:
+    from golive import logs
+    from golive.kubernetes import watcher
+
+    overrides: dict[str, Any] = {}
+    if args.namespace:
+        overrides["kubernetes_namespaces"] = args.namespace
+    if args.namespace_environment:
+        overrides["kubernetes_namespace_environments"] = dict(args.namespace_environment)
+    for flag in ("environment", "kubeconfig", "context", "cluster"):
+        if getattr(args, flag) is not None:
+            overrides[f"kubernetes_{flag}"] = getattr(args, flag)
+    if args.no_pods:
+        overrides["kubernetes_watch_pods"] = False
+    settings = load_settings(**overrides)
+    logs.configure(settings.log_level)
+    return asyncio.run(watcher.run(settings))
+
+
+def _namespace_environment(text: str) -> tuple[str, str]:
+    namespace, sep, environment = text.partition("=")
+    if not sep or not namespace or not environment:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected NAMESPACE=ENVIRONMENT, e.g. shop=prod"
+        )
+    return namespace, environment
+
+
 def _timestamp(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
@@ -480,6 +508,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sending.add_argument("--dry-run", action="store_true", help="print the event, send nothing")
     emit.set_defaults(handler=emit_command, rollout=os.environ.get("GOLIVE_ROLLOUT_ID"))
+
+    kube = commands.add_parser(
+        "watch-kubernetes",
+        help="follow Deployments in Kubernetes namespaces and emit their rollouts to golive",
+        description=(
+            "Watch Deployments, their ReplicaSets and Pods through the Kubernetes API and "
+            "produce golive-rollout started/progressed/finished events to the Kafka topic "
+            "(GOLIVE_KAFKA_BOOTSTRAP_SERVERS, first of GOLIVE_KAFKA_TOPICS). Flags override "
+            "the GOLIVE_KUBERNETES_* settings. Runs until SIGTERM/SIGINT. Exit codes: 0 "
+            "stopped, 2 bad settings, no Kubernetes configuration or a missing permission."
+        ),
+        epilog=(
+            "example:\n"
+            "  golive watch-kubernetes --namespace shop --namespace payments \\\n"
+            "      --namespace-environment shop=prod --environment staging\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kube.add_argument(
+        "--namespace",
+        action="append",
+        metavar="NS",
+        help="namespace to watch (repeatable; default: $GOLIVE_KUBERNETES_NAMESPACES)",
+    )
+    kube.add_argument(
+        "--environment",
+        help="golive environment of the rollouts (default: the namespace's name)",
+    )
+    kube.add_argument(
+        "--namespace-environment",
+        action="append",
+        type=_namespace_environment,
+        metavar="NS=ENV",
+        help="environment of one namespace's rollouts (repeatable)",
+    )
+    kube.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="kubeconfig file (default: in-cluster service account, else $KUBECONFIG "
+        "or ~/.kube/config)",
+    )
+    kube.add_argument("--context", help="kubeconfig context (default: its current context)")
+    kube.add_argument(
+        "--cluster",
+        help="cluster name in the events' source (default: kubernetes); one per cluster",
+    )
+    kube.add_argument(
+        "--no-pods",
+        action="store_true",
+        help="do not watch pods: count ready instances from ReplicaSets' status",
+    )
+    kube.set_defaults(handler=watch_kubernetes_command)
     return parser
 
 

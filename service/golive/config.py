@@ -80,11 +80,44 @@ class Settings(BaseSettings):
     # Where each published report is POSTed (JSON); a URL may hold a secret, hence SecretStr.
     report_webhook_url: SecretStr | None = None
     report_webhook_token: SecretStr | None = None
+    # `golive watch-kubernetes` (docs/orchestrators-kubernetes.md).
+    kubernetes_namespaces: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Environment of a namespace's rollouts: NS=ENV pairs, else the default, else the
+    # namespace's own name; a Deployment's `golive.dev/environment` label wins.
+    kubernetes_namespace_environments: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict
+    )
+    kubernetes_environment: str | None = None
+    # Unset: the pod's service account in a cluster, else $KUBECONFIG or ~/.kube/config.
+    kubernetes_kubeconfig: Path | None = None
+    kubernetes_context: str | None = None
+    # Count ready pods (precise, one more watch); false: ReplicaSets' readyReplicas.
+    kubernetes_watch_pods: bool = True
+    # Names the cluster in the events' source: give each watched cluster its own.
+    kubernetes_cluster: str = "kubernetes"
 
     @field_validator("kafka_bootstrap_servers", "kafka_topics", "report_periods", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split(value)
+
+    @field_validator("kubernetes_namespaces", mode="before")
+    @classmethod
+    def _namespaces(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("kubernetes_namespace_environments", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        pairs = {}
+        for part in _split(value):
+            key, sep, env = part.partition("=")
+            if not sep or not key.strip() or not env.strip():
+                raise ValueError(f"{part!r}: expected NAMESPACE=ENVIRONMENT, e.g. shop=prod")
+            pairs[key.strip()] = env.strip()
+        return pairs
 
     @field_validator(
         "evaluation_interval", "kafka_session_timeout", "report_publish_delay", mode="before"
