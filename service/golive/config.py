@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     # Where each published report is POSTed (JSON); a URL may hold a secret, hence SecretStr.
     report_webhook_url: SecretStr | None = None
     report_webhook_token: SecretStr | None = None
-    # `golive watch-kubernetes` (docs/orchestrators-kubernetes.md).
+    # `golive watch-kubernetes` (docs/orchestrators.md, "Kubernetes").
     kubernetes_namespaces: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Environment of a namespace's rollouts: NS=ENV pairs, else the default, else the
     # namespace's own name; a Deployment's `golive.dev/environment` label wins.

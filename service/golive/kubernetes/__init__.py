@@ -1,4 +1,4 @@
 """Following Kubernetes Deployments as golive rollouts: `golive watch-kubernetes`.
 
-See docs/orchestrators-kubernetes.md.
+See docs/orchestrators.md, "Kubernetes".
 """
