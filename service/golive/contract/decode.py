@@ -29,7 +29,12 @@ from golive.contract.content import (
     TicketContent,
     TicketCustomData,
 )
-from golive.contract.errors import RejectedError, Rejection, RejectionKind
+from golive.contract.errors import (
+    RejectedError,
+    Rejection,
+    RejectionKind,
+    validation_problems,
+)
 from golive.contract.event import Event, Mode
 from golive.contract.eventbridge import from_eventbridge, is_eventbridge
 from golive.contract.types import Namespace, check_spec_version, parse_type
@@ -294,10 +299,7 @@ def _validate(model: type[Content], content: dict[str, Any], type_: str) -> Cont
     try:
         return model.model_validate(content)
     except ValidationError as err:
-        problems = "; ".join(
-            f"subject.content.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in err.errors(include_url=False)
-        )
+        problems = validation_problems(err, "subject.content.")
         raise RejectedError(
             RejectionKind.INVALID_CONTENT, f"invalid content for {type_}: {problems}"
         ) from None
@@ -310,11 +312,9 @@ def _apply_custom_data(content: Content, custom: Mapping[str, Any] | None) -> Co
     try:
         extra = TicketCustomData.model_validate(custom)
     except ValidationError as err:
-        problems = "; ".join(
-            f"customData.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in err.errors(include_url=False)
-        )
-        raise RejectedError(RejectionKind.INVALID_CONTENT, problems) from None
+        raise RejectedError(
+            RejectionKind.INVALID_CONTENT, validation_problems(err, "customData.")
+        ) from None
     return content.model_copy(update={"due_date": extra.due_date, "kind": extra.kind})
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pydantic import ValidationError
+
 
 class RejectionKind(StrEnum):
     """Stable, machine-readable rejection codes (used as a DLQ header and a metric label)."""
@@ -40,3 +42,12 @@ class RejectedError(Exception):
     def __init__(self, kind: RejectionKind, reason: str) -> None:
         super().__init__(reason)
         self.rejection = Rejection(kind, reason)
+
+
+def validation_problems(err: ValidationError, prefix: str = "") -> str:
+    """`subject.content.x: message; ...`: each problem of a pydantic validation, located
+    under `prefix` (a path ending in a dot, or empty)."""
+    return "; ".join(
+        f"{prefix}{'.'.join(str(p) for p in e['loc'])}".rstrip(".") + f": {e['msg']}"
+        for e in err.errors(include_url=False)
+    )

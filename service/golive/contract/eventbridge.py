@@ -26,7 +26,7 @@ from golive.contract.ecs import (
     service_of_arn,
     service_of_task,
 )
-from golive.contract.errors import RejectedError, RejectionKind
+from golive.contract.errors import RejectedError, RejectionKind, validation_problems
 from golive.contract.event import Event, Mode
 from golive.contract.types import EventType, Namespace
 
@@ -56,10 +56,10 @@ def is_eventbridge(body: Mapping[str, Any]) -> bool:
 
 def from_eventbridge(body: dict[str, Any]) -> Event:
     """The event an EventBridge envelope carries; raises `RejectedError` saying what is wrong."""
-    envelope = _validate(Envelope, body, "the EventBridge event")
+    envelope = _validate(Envelope, body, "the EventBridge event", "")
     name = _event_name(envelope.source, envelope.detail_type)
     model = ECS_CONTENT_MODELS.get(name) if envelope.source == ECS_SOURCE else None
-    content = _validate(model or GenericContent, envelope.detail, "detail")
+    content = _validate(model or GenericContent, envelope.detail, "detail", "detail.")
     subject, sub, predicate = _subject_id(envelope, content), *name.split(".", 1)
     return Event(
         id=envelope.id,
@@ -117,12 +117,9 @@ def _event_time(envelope: Envelope, content: Content) -> datetime:
     return (precise or envelope.time).astimezone(UTC)
 
 
-def _validate(model: type[_M], value: Any, what: str) -> _M:
+def _validate(model: type[_M], value: Any, what: str, prefix: str) -> _M:
     try:
         return model.model_validate(value)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or what}: {e['msg']}"
-            for e in err.errors(include_url=False)
-        )
+        problems = validation_problems(err, prefix)
         raise RejectedError(RejectionKind.INVALID_CONTENT, f"invalid {what}: {problems}") from None
