@@ -80,7 +80,7 @@ def test_deployment_event_names_its_service_and_takes_the_detail_time() -> None:
     assert event.subject_id == "arn:aws:ecs:us-west-2:210987654321:service/default/servicetest"
     assert event.entity_keys()["service"] == "servicetest"
     assert event.time == datetime.fromisoformat("2020-05-23T11:11:11+00:00")  # updatedAt
-    assert touches(event) == {"fleets": {event.subject_id}}
+    assert touches(event) == {"fleets": {event.subject_id}, "rollouts": {"ecs-svc/123"}}
 
 
 def test_a_standalone_task_is_stored_but_belongs_to_no_service() -> None:

@@ -21,7 +21,12 @@ from golive.contract.content import (
     TaskUpdated,
     TicketContent,
 )
-from golive.contract.ecs import EcsDeploymentStateChange, EcsServiceAction, EcsTaskStateChange
+from golive.contract.ecs import (
+    EcsDeploymentStateChange,
+    EcsServiceAction,
+    EcsTaskStateChange,
+    service_of_arn,
+)
 from golive.contract.types import EventType
 
 
@@ -104,9 +109,9 @@ class Event:
                 keys["release"] = c.release
         elif isinstance(c, EcsDeploymentStateChange | EcsServiceAction | EcsTaskStateChange):
             # The subject of an ECS service's events is its ARN (`contract.eventbridge`).
-            name = self.subject_id.rpartition(":service/")[2].rpartition("/")[2]
-            if ":service/" in self.subject_id and name:
-                keys["service"] = name
+            service = service_of_arn(self.subject_id)
+            if service is not None:
+                keys["service"] = service.name
         elif subject == "golive-rollout":
             keys["rollout"] = self.subject_id
             if isinstance(c, RolloutStarted):

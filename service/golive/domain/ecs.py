@@ -230,8 +230,8 @@ def _forget_old(fleet: Fleet) -> Fleet:
     moves forward, whatever order events arrive in, so what is forgotten could not have
     mattered (a task stopped, or a report made, before every remembered rollout began)."""
     if len(fleet.deployments) >= KEEP_DEPLOYMENTS:
-        kept = sorted(fleet.deployments.values(), key=_start_key)[-KEEP_DEPLOYMENTS:]
-        cutoff = min(d.in_progress_at or d.last_event_at or _NEVER for d in kept)
+        kept = sorted(fleet.deployments.values(), key=_rank)[-KEEP_DEPLOYMENTS:]
+        cutoff = min(_rank(d)[0] for d in kept)
         fleet = replace(
             fleet,
             deployments={d.id: d for d in kept},
@@ -249,9 +249,9 @@ def _forget_old(fleet: Fleet) -> Fleet:
     return fleet
 
 
-def _start_key(d: FleetDeployment) -> tuple[float, str]:
-    at = d.in_progress_at or d.last_event_at
-    return (at.timestamp() if at is not None else float("-inf"), d.id)
+def _rank(d: FleetDeployment) -> tuple[datetime, str]:
+    """Newer deployments rank higher: by start, else by the last thing heard of them."""
+    return (d.in_progress_at or d.last_event_at or _NEVER, d.id)
 
 
 # --- rollouts ---------------------------------------------------------------------------------

@@ -182,19 +182,16 @@ def touches(event: Event, catalog: Catalog = EMPTY_CATALOG) -> dict[str, set[Any
         touched["timelines"] = {(event.subject_id, event.content.environment.id)}
     if _ecs_service_event(event):
         touched["fleets"] = {event.subject_id}
+        if isinstance(event.content, EcsDeploymentStateChange):
+            # It may name no rollout after all: a rollback deployment is none.
+            touched["rollouts"] = {event.content.deployment_id}
     return touched
 
 
-def derived_touches(loaded: State, events: Iterable[Event]) -> dict[str, set[Any]]:
-    """The entities `apply` may also change, which only the loaded entities of `touches`
-    tell: the rollouts of an ECS service, derived from its fleet (`domain.ecs`). Some of
-    these keys may name no rollout (a rollback deployment is none)."""
-    rollouts: set[Any] = set()
-    for fleet in loaded.fleets.values():
-        rollouts |= ecs.rollout_ids(fleet)
-    for event in events:
-        if isinstance(event.content, EcsDeploymentStateChange):
-            rollouts.add(event.content.deployment_id)
+def derived_touches(loaded: State) -> dict[str, set[Any]]:
+    """The entities `apply` may also change, which only the entities `touches` named tell
+    once loaded: the rollouts an ECS service's fleet derives (`domain.ecs`)."""
+    rollouts = {key for fleet in loaded.fleets.values() for key in ecs.rollout_ids(fleet)}
     return {"rollouts": rollouts} if rollouts else {}
 
 

@@ -94,7 +94,7 @@ async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catal
             wanted.setdefault(name, set()).update(keys)
     loaded: dict[str, Any] = {}
     for name in ENTITY_FIELDS:  # in lock order; what is loaded first may name more to load
-        for derived_name, keys in derived_touches(State(**loaded), events).items():
+        for derived_name, keys in derived_touches(State(**loaded)).items():
             if derived_name not in loaded:
                 wanted.setdefault(derived_name, set()).update(keys)
         loaded[name] = await lock_and_load(conn, BY_FIELD[name], wanted.get(name, ()))
