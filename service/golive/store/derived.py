@@ -41,9 +41,15 @@ def _pairs(keys: Iterable[DeliveryKey]) -> tuple[list[str], list[str]]:
     return [s for s, _ in ordered], [e for _, e in ordered]
 
 
-async def refresh_deliveries(conn: Connection, keys: set[DeliveryKey]) -> None:
+async def refresh_deliveries(
+    conn: Connection, keys: set[DeliveryKey], locked: Mapping[DeliveryKey, Timeline] | None = None
+) -> None:
+    """Re-derive the rows of `keys`. `locked` holds timelines the caller's transaction has
+    already locked and brought up to date: they are taken as they are instead of being
+    read and decoded again (a second decode of each was 3 % of ingest CPU)."""
     if not keys:
         return
+    locked = locked or {}
     services, environments = _pairs(keys)
     joined = [f"{s}{TIMELINE_SEPARATOR}{e}" for s, e in zip(services, environments, strict=True)]
     await conn.execute(
@@ -52,10 +58,11 @@ async def refresh_deliveries(conn: Connection, keys: set[DeliveryKey]) -> None:
         joined,
     )
     in_keys = "(service, environment) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+    unread = [j for k, j in zip(sorted(keys), joined, strict=True) if k not in locked]
     timelines = {
         r["key"]: codec.decode_timeline(r["doc"])
         for r in await conn.fetch(
-            "SELECT key, doc FROM timelines WHERE key = ANY($1::text[]) AND doc IS NOT NULL", joined
+            "SELECT key, doc FROM timelines WHERE key = ANY($1::text[]) AND doc IS NOT NULL", unread
         )
     }
     incidents: dict[DeliveryKey, list[Incident]] = {}
@@ -90,7 +97,7 @@ async def refresh_deliveries(conn: Connection, keys: set[DeliveryKey]) -> None:
         )
     deliveries: list[Delivery] = []
     for key, joined_key in zip(sorted(keys), joined, strict=True):
-        timeline = timelines.get(joined_key) or Timeline(*key)
+        timeline = locked.get(key) or timelines.get(joined_key) or Timeline(*key)
         deliveries.append(derive(timeline, incidents.get(key, ()), rollouts.get(key, ())))
     await _replace(conn, services, environments, deliveries)
 
