@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test unit integration demo lint schemas dashboards tools bench clean
+.PHONY: test unit integration reliability demo lint schemas dashboards tools bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,13 @@ $(STAMP): pyproject.toml
 tools:
 	scripts/install-tools.sh
 
-## test: the whole suite (unit + integration)
+## test: the whole suite (unit + integration); the fault runs are `make reliability`
 test: $(STAMP) tools
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests/unit tests/integration
+
+## reliability: fault runs (kill -9, Postgres and broker restarts, disk full, rebalance storm): produced / applied / duplicated / lost, in build/reliability.json
+reliability: $(STAMP)
+	$(BIN)/pytest tests/reliability
 
 ## bench: throughput, latency, memory and KPI cost benchmarks (slow; not part of make test)
 bench: $(STAMP)

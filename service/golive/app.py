@@ -144,9 +144,12 @@ def webhook_of(settings: Settings, client: httpx.AsyncClient) -> Webhook | None:
     )
 
 
-def intake_of(settings: Settings, producer: EventProducer, metrics: IngestMetrics) -> Intake:
+def intake_of(
+    settings: Settings, producer: EventProducer, metrics: IngestMetrics, clock: Clock
+) -> Intake:
     token = settings.api_token
     return Intake(
+        latest_time=lambda: clock.now() + settings.max_clock_skew,
         observe=metrics.observe_api,
         send=producer.send,
         token=None if token is None else token.get_secret_value(),
@@ -154,6 +157,15 @@ def intake_of(settings: Settings, producer: EventProducer, metrics: IngestMetric
         max_body_bytes=settings.api_max_body_bytes,
         rate=EventRateLimit(settings.api_event_rate),
     )
+
+
+def read_tokens_of(settings: Settings) -> tuple[str, ...]:
+    """The tokens the read API takes: none (open) unless GOLIVE_API_READ_TOKEN is set;
+    then it, and the write token (whoever may write may read)."""
+    if settings.api_read_token is None:
+        return ()
+    tokens = [settings.api_read_token, settings.api_token]
+    return tuple(t.get_secret_value() for t in tokens if t is not None)
 
 
 async def run(
@@ -191,7 +203,8 @@ async def run(
         catalog=catalog,
         clock=clock,
         report_timezone=settings.report_timezone,
-        intake=intake_of(settings, producer, metrics),
+        intake=intake_of(settings, producer, metrics, clock),
+        read_tokens=read_tokens_of(settings),
     )
 
     async with contextlib.AsyncExitStack() as stack:

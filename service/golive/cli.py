@@ -96,6 +96,8 @@ def _events_of_file(name: str) -> list[dict[str, Any]]:
         raise ConfigError(f"--file {name}: {err.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ConfigError(f"--file {name}: not JSON: {err}") from None
+    except (RecursionError, ValueError) as err:  # nested too deeply, a 5,000-digit number
+        raise ConfigError(f"--file {name}: not JSON golive reads: {err}") from None
     events = document if isinstance(document, list) else [document]
     if not all(isinstance(e, dict) for e in events):
         raise ConfigError(f"--file {name}: expected a JSON object or an array of objects")
@@ -194,7 +196,7 @@ def run_command(_args: argparse.Namespace) -> int:
     from golive import app, logs
 
     settings = _settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.secret_values())
     return asyncio.run(app.run(settings))
 
 
@@ -202,7 +204,7 @@ def demo_command(args: argparse.Namespace) -> int:
     from golive import app, logs
 
     settings = load_settings()
-    logs.configure("WARNING")
+    logs.configure("WARNING", settings.secret_values())
     return asyncio.run(app.run_demo(settings, live_seconds=args.live_seconds))
 
 
@@ -274,7 +276,7 @@ def watch_kubernetes_command(args: argparse.Namespace) -> int:
     if args.no_pods:
         overrides["kubernetes_watch_pods"] = False
     settings = load_settings(**overrides)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.secret_values())
     return asyncio.run(watcher.run(settings))
 
 

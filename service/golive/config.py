@@ -10,9 +10,10 @@ import os
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from golive.contract import DEFAULT_MAX_EVENT_BYTES
@@ -26,6 +27,7 @@ from golive.domain.catalog import (
 from golive.domain.periods import PERIOD_KINDS, PeriodKind, require_timezone
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class ConfigError(Exception):
@@ -47,11 +49,19 @@ class Settings(BaseSettings):
     kafka_group_id: str = "golive"
     kafka_dlq_topic: str = "golive.events.dlq"
     kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
-    kafka_sasl_mechanism: str | None = None
+    # SASL_*: PLAIN unless set; username and password are then required.
+    kafka_sasl_mechanism: SaslMechanism | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    # SSL, SASL_SSL: the CA bundle (default: the system's), and a client certificate and
+    # key for brokers that authenticate clients by TLS (mTLS; the key may be in the cert).
     kafka_ssl_cafile: Path | None = None
-    kafka_max_batch: int = Field(default=2000, ge=1)
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    # Large: while catching up, a batch's fixed costs (round trips, each touched entity
+    # loaded, re-encoded and re-derived once) spread over more events (docs/performance.md).
+    # When caught up, batches hold what arrived meanwhile, however large this is.
+    kafka_max_batch: int = Field(default=10000, ge=1)
     # How long the group waits for a crashed instance before reassigning its partitions.
     kafka_session_timeout: timedelta = timedelta(seconds=10)
     database_url: SecretStr | None = None
@@ -62,12 +72,18 @@ class Settings(BaseSettings):
     catalog_file: Path | None = None
     # Bearer token of POST /api/v1/events; unset: the endpoint answers 403.
     api_token: SecretStr | None = None
+    # Bearer token of the read endpoints (GET /api/v1/*; the write token is taken too);
+    # unset: reads are open. /healthz, /readyz, /metrics and the OpenAPI docs stay open.
+    api_read_token: SecretStr | None = None
     # Largest body of a batch POSTed to /api/v1/events (one event: max_event_bytes).
     api_max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Events per second POST /api/v1/events takes on one instance (429 above); 0: no limit.
     api_event_rate: float = Field(default=1000.0, ge=0)
     evaluation_interval: timedelta = timedelta(seconds=30)
     max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=1024)
+    # How far ahead of this instance's clock an event time may be; later: dead-lettered
+    # (a time in year 9999 would keep a team active and a deployment newest forever).
+    max_clock_skew: timedelta = timedelta(days=1)
     log_level: str = "INFO"
     # The zone report periods are cut in (a day is a local day): an IANA name.
     report_timezone: str = "UTC"
@@ -120,7 +136,11 @@ class Settings(BaseSettings):
         return pairs
 
     @field_validator(
-        "evaluation_interval", "kafka_session_timeout", "report_publish_delay", mode="before"
+        "evaluation_interval",
+        "kafka_session_timeout",
+        "report_publish_delay",
+        "max_clock_skew",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: Any) -> Any:
@@ -131,6 +151,22 @@ class Settings(BaseSettings):
     def _zone(cls, value: str) -> str:
         return require_timezone(value)
 
+    @field_validator("database_url")
+    @classmethod
+    def _dsn(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked now: asyncpg would fail on each connection attempt instead, and the
+        # message must not repeat the DSN (it holds the password).
+        if value is None:
+            return value
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
+        try:
+            parts.port  # noqa: B018 (parses the port, raising ValueError if it is not one)
+        except ValueError:
+            raise ValueError("the port is not a number") from None
+        return value
+
     @field_validator("report_webhook_url")
     @classmethod
     def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
@@ -138,12 +174,54 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// URL")
         return value
 
-    @field_validator("api_token")
+    @field_validator("api_token", "api_read_token")
     @classmethod
     def _token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
-            raise ValueError("is empty: set a long random token, or unset it to disable writes")
+            raise ValueError("is empty: set a long random token, or unset it")
         return value
+
+    @model_validator(mode="after")
+    def _kafka_security(self) -> Self:
+        """Security settings the protocol would ignore, or cannot work with: refused at
+        start, not found out at the first connection (or never, silently unencrypted)."""
+        protocol = self.kafka_security_protocol
+        sasl = {
+            "GOLIVE_KAFKA_SASL_MECHANISM": self.kafka_sasl_mechanism,
+            "GOLIVE_KAFKA_SASL_USERNAME": self.kafka_sasl_username,
+            "GOLIVE_KAFKA_SASL_PASSWORD": self.kafka_sasl_password,
+        }
+        tls = {
+            "GOLIVE_KAFKA_SSL_CAFILE": self.kafka_ssl_cafile,
+            "GOLIVE_KAFKA_SSL_CERTFILE": self.kafka_ssl_certfile,
+            "GOLIVE_KAFKA_SSL_KEYFILE": self.kafka_ssl_keyfile,
+        }
+        if protocol.startswith("SASL"):
+            missing = [name for name, v in list(sasl.items())[1:] if not v]
+            if missing:
+                raise ValueError(
+                    f"GOLIVE_KAFKA_SECURITY_PROTOCOL={protocol} needs {' and '.join(missing)}"
+                )
+        else:
+            unused = [name for name, v in sasl.items() if v is not None]
+            if unused:
+                raise ValueError(
+                    f"{', '.join(unused)} set but GOLIVE_KAFKA_SECURITY_PROTOCOL={protocol}: "
+                    "use SASL_SSL (or SASL_PLAINTEXT), or unset them"
+                )
+        if not protocol.endswith("SSL"):
+            unused = [name for name, v in tls.items() if v is not None]
+            if unused:
+                raise ValueError(
+                    f"{', '.join(unused)} set but GOLIVE_KAFKA_SECURITY_PROTOCOL={protocol}: "
+                    "use SSL (or SASL_SSL), or unset them"
+                )
+        for name, path in tls.items():
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name} {path}: no such file")
+        if self.kafka_ssl_keyfile is not None and self.kafka_ssl_certfile is None:
+            raise ValueError("GOLIVE_KAFKA_SSL_KEYFILE is set without GOLIVE_KAFKA_SSL_CERTFILE")
+        return self
 
     @field_validator("http_listen")
     @classmethod
@@ -168,6 +246,16 @@ class Settings(BaseSettings):
     def describe(self) -> dict[str, Any]:
         """Every setting, secrets masked: safe to log."""
         return {k: ("***" if isinstance(v, SecretStr) else str(v)) for k, v in self}
+
+    def secret_values(self) -> list[str]:
+        """Every secret's value, and the password inside the database URL and the webhook
+        URL: what the log masks wherever it appears."""
+        values = [v.get_secret_value() for _, v in self if isinstance(v, SecretStr)]
+        for url in (self.database_url, self.report_webhook_url):
+            if url is not None:
+                password = urlsplit(url.get_secret_value()).password
+                values.append(password or "")
+        return [v for v in values if v]
 
     def require_kafka(self) -> None:
         if not self.kafka_bootstrap_servers:
@@ -201,9 +289,12 @@ def load_settings(**overrides: Any) -> Settings:
     except SettingsError as err:
         raise ConfigError(f"invalid settings: {err}") from None
     except ValidationError as err:
+        # Never the input: it may be a secret (a token, a password, a DSN).
         problems = "; ".join(
             f"GOLIVE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in err.errors(include_url=False)
+            if e["loc"]
+            else e["msg"].removeprefix("Value error, ")
+            for e in err.errors(include_url=False, include_input=False)
         )
         raise ConfigError(f"invalid settings: {problems}") from None
 

@@ -20,14 +20,27 @@ import orjson
 _LONG_INTEGER = re.compile(r"\d{19}")
 
 
-def loads(text: str, *, parse_constant: Callable[[str], Any] | None = None) -> Any:
-    """`json.loads(text, parse_constant=...)`: the same value, the same errors."""
+def loads(
+    text: str,
+    *,
+    parse_constant: Callable[[str], Any] | None = None,
+    parse_float: Callable[[str], Any] | None = None,
+    check_fallback: Callable[[str, Any], None] | None = None,
+) -> Any:
+    """`json.loads(text, parse_constant=..., parse_float=...)`: the same value, the same
+    errors. `parse_float` must return `float(literal)` for every finite literal (or
+    raise): orjson reads those itself, and hands the others (`1e400`) to the library.
+    `check_fallback(text, value)` sees only what the library read (what orjson refuses,
+    such as lone surrogates, can only be there), so orjson's path pays nothing for it."""
     if not _LONG_INTEGER.search(text):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(text, parse_constant=parse_constant)
+    value = json.loads(text, parse_constant=parse_constant, parse_float=parse_float)
+    if check_fallback is not None:
+        check_fallback(text, value)
+    return value
 
 
 def dumps_finite(value: Any) -> str:

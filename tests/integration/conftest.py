@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 
 from golive.embedded.broker import EmbeddedBroker
 from golive.embedded.postgres import EmbeddedPostgres
 from tests.integration.databases import accepts_connections, fresh_database
+from tests.integration.kafka import create_topic
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 TOPIC_PARTITIONS = 6
@@ -87,17 +87,5 @@ async def topic(kafka_bootstrap: str) -> AsyncIterator[str]:
     memory only.
     """
     name = f"golive-test-{secrets.token_hex(6)}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        response = await admin.create_topics(
-            [NewTopic(name=name, num_partitions=TOPIC_PARTITIONS, replication_factor=1)],
-            timeout_ms=10_000,
-        )
-    finally:
-        await admin.close()
-    # The reply carries per-topic errors rather than raising them.
-    failed = [error for error in response.topic_errors if error[1] != 0]
-    if failed:
-        pytest.fail(f"creating topic {name} on {kafka_bootstrap} failed: {failed}")
+    await create_topic(kafka_bootstrap, name, TOPIC_PARTITIONS)
     yield name

@@ -11,10 +11,27 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
 from aiokafka.abc import ConsumerRebalanceListener  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 from aiokafka.structs import ConsumerRecord, TopicPartition  # type: ignore[import-untyped]
 
 Header = tuple[str, bytes]
 Record = tuple[bytes | None, bytes, list[Header]]
+
+
+async def create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    """Create `name`; fails naming the broker's per-topic error (the reply carries them
+    rather than raising them)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        response = await admin.create_topics(
+            [NewTopic(name=name, num_partitions=partitions, replication_factor=1)],
+            timeout_ms=10_000,
+        )
+    finally:
+        await admin.close()
+    failed = [error for error in response.topic_errors if error[1] != 0]
+    assert not failed, f"creating topic {name} on {bootstrap} failed: {failed}"
 
 
 async def produce(

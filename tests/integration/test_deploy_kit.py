@@ -151,8 +151,13 @@ def test_the_deployment_probes_secrets_scrape_and_runs_as_non_root() -> None:
     assert secrets == {
         "GOLIVE_DATABASE_URL": {"name": "golive", "key": "database-url"},
         "GOLIVE_API_TOKEN": {"name": "golive", "key": "api-token"},
+        "GOLIVE_API_READ_TOKEN": {"name": "golive", "key": "api-read-token", "optional": True},
     }
-    assert set(documents["secret.example.yaml"]["stringData"]) == {"database-url", "api-token"}
+    assert set(documents["secret.example.yaml"]["stringData"]) == {
+        "database-url",
+        "api-token",
+        "api-read-token",
+    }
     kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
     assert "secret.example.yaml" not in kustomization["resources"]
     listed = {p.name for p in KUBERNETES.glob("*.yaml")} - {

@@ -35,7 +35,9 @@ async def test_every_conformance_and_golive_example_reaches_postgres(
     decoded = [decode_record(v, h) for _, v, h in records]
     assert all(isinstance(e, Event) for e in decoded)
     unique = {e.key for e in decoded if isinstance(e, Event)}  # the examples reuse ids
-    env = service_env(kafka_bootstrap, topic, database_url)
+    # The golive examples are dated up to December 2026: past the clock skew allowed
+    # (GOLIVE_MAX_CLOCK_SKEW) of a clock in November 2026.
+    env = service_env(kafka_bootstrap, topic, database_url, GOLIVE_MAX_CLOCK_SKEW="3650d")
     async with running(env) as service:
         landed = await produce(kafka_bootstrap, topic, records)
         await wait_consumed(database_url, landed)

@@ -40,10 +40,16 @@ def test_comma_lists_and_durations_from_the_environment(monkeypatch: pytest.Monk
 
 def test_secrets_are_masked_when_described(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOLIVE_DATABASE_URL", "postgresql://golive:hunter2@db/golive")
+    monkeypatch.setenv("GOLIVE_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("GOLIVE_KAFKA_SASL_USERNAME", "golive")
     monkeypatch.setenv("GOLIVE_KAFKA_SASL_PASSWORD", "s3cret")
+    monkeypatch.setenv("GOLIVE_API_TOKEN", "write-t0ken")
+    monkeypatch.setenv("GOLIVE_API_READ_TOKEN", "read-t0ken")
+    monkeypatch.setenv("GOLIVE_REPORT_WEBHOOK_URL", "https://hooks.example/s3cret-path")
+    monkeypatch.setenv("GOLIVE_REPORT_WEBHOOK_TOKEN", "hook-t0ken")
     described = str(load_settings().describe())
-    assert "hunter2" not in described
-    assert "s3cret" not in described
+    for secret in ("hunter2", "s3cret", "t0ken"):
+        assert secret not in described
 
 
 def test_missing_bootstrap_servers_names_the_variable() -> None:
@@ -66,3 +72,30 @@ def test_config_file_is_read_and_the_environment_wins(
     monkeypatch.setenv("GOLIVE_KAFKA_GROUP_ID", "from-env")
     settings = load_settings()
     assert (settings.kafka_group_id, settings.kafka_dlq_topic) == ("from-env", "file.dlq")
+
+
+def test_the_log_masks_every_secret_and_the_passwords_inside_urls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import logging
+
+    from golive.logs import JsonFormatter
+
+    monkeypatch.setenv("GOLIVE_DATABASE_URL", "postgresql://golive:hunter2@db/golive")
+    monkeypatch.setenv("GOLIVE_API_TOKEN", "write-t0ken")
+    monkeypatch.setenv("GOLIVE_REPORT_WEBHOOK_URL", "https://bot:hook-pw@hooks.example/x")
+    formatter = JsonFormatter(load_settings().secret_values())
+    try:
+        raise ValueError("connect to postgresql://golive:hunter2@db/golive failed")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "golive", logging.WARNING, __file__, 1, "token %s, %s", ("write-t0ken", "hook-pw"), None
+        )
+        record.exc_info = sys.exc_info()
+    line = formatter.format(record)
+    for secret in ("hunter2", "write-t0ken", "hook-pw"):
+        assert secret not in line
+    assert "token ***, ***" in line
+    assert "connect to *** failed" in line

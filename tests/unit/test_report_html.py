@@ -217,9 +217,9 @@ def empty_report() -> Report:
     )
 
 
-def hostile_report() -> Report:
+def hostile_report(strings: tuple[str, str, str] = HOSTILE) -> Report:
     """Every string a producer chooses holds markup, quotes or ampersands."""
-    script, quote, amp = HOSTILE
+    script, quote, amp = strings
     report = monthly_report()
     name = f"{script}{quote}{amp}"
     return replace(
@@ -370,6 +370,17 @@ def test_strings_from_producers_are_escaped_everywhere() -> None:
     titles = " ".join(t.text or "" for chart in svgs(page) for t in chart.iter(f"{SVG}title"))
     for string in HOSTILE:
         assert string in titles
+
+
+def test_an_attribute_breakout_with_an_image_is_only_ever_text() -> None:
+    breakout = '"><img src=x onerror=alert(3)>'
+    page = render(hostile_report(("<script>alert(1)</script>", breakout, f"'{breakout}")))
+    parsed = Tags(page)
+    assert parsed.errors == []
+    assert not {"script", "img"} & {t for t, _ in parsed.tags}
+    assert not any(name.startswith("on") for _, attrs in parsed.tags for name in attrs)
+    assert "&quot;&gt;&lt;img src=x onerror=alert(3)&gt;" in page
+    assert breakout in "".join(parsed.text)  # shown to the reader, as text
 
 
 def test_empty_report_says_there_is_no_data() -> None:

@@ -33,3 +33,10 @@ async def test_data_the_database_refuses_is_not_retried() -> None:
     with pytest.raises(StoreRejectedError):
         async with translated():
             raise asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence")
+
+
+@pytest.mark.asyncio
+async def test_data_over_a_postgres_limit_is_refused_not_retried() -> None:
+    with pytest.raises(StoreRejectedError):
+        async with translated():
+            raise asyncpg.exceptions.ProgramLimitExceededError("index row requires 20024 bytes")

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from golive.api import views
 from golive.api.ingestion import Intake, Problem, ingestion_router
 from golive.api.limits import EventRateLimit
+from golive.api.reader import read_access
 from golive.clock import Clock
 from golive.domain.catalog import Catalog
 from golive.domain.periods import PeriodKind, report_period, require_timezone
@@ -43,7 +44,10 @@ def create_app(
     clock: Clock,
     report_timezone: str = "UTC",
     intake: Intake | None = None,
+    read_tokens: tuple[str, ...] = (),
 ) -> FastAPI:
+    """`read_tokens`: the Bearer tokens the read API takes (GOLIVE_API_READ_TOKEN and
+    GOLIVE_API_TOKEN); empty: reads are open. Probes, /metrics and the docs stay open."""
     app = FastAPI(
         title="golive",
         version="0.1.0",
@@ -54,7 +58,10 @@ def create_app(
     app.include_router(ingestion_router(intake or DISABLED_INTAKE))
 
     # Every route of `reads` answers from Postgres, hence its documented 503.
-    reads = APIRouter(responses=DATABASE_RESPONSES)
+    reads = APIRouter(
+        responses=DATABASE_RESPONSES | (UNAUTHORISED if read_tokens else {}),
+        dependencies=[Depends(read_access(read_tokens))] if read_tokens else [],
+    )
 
     async def read(query: Callable[[Connection], Awaitable[T]]) -> T:
         """Run a read on a pooled connection; 503 while Postgres is not there."""
@@ -283,6 +290,10 @@ class Readiness(BaseModel):
 
 DATABASE_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "description": "Postgres is not reachable: retry later"}
+}
+
+UNAUTHORISED: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no or wrong Bearer token (GOLIVE_API_READ_TOKEN)"}
 }
 
 # 2026-11-23 (daily), 2026-W48 (weekly), 2026-11 (monthly).

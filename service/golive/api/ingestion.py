@@ -14,6 +14,7 @@ import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -50,6 +51,8 @@ class Intake:
     rate: EventRateLimit
     # Told each answer's status and how many events it carried (metrics).
     observe: Callable[[int, int], None] = lambda _status, _events: None
+    # The latest event time accepted now (clock + GOLIVE_MAX_CLOCK_SKEW); None: no bound.
+    latest_time: Callable[[], datetime | None] = lambda: None
 
 
 class AcceptedEvent(BaseModel):
@@ -145,10 +148,7 @@ def ingestion_router(intake: Intake) -> APIRouter:
                 "POST /api/v1/events is disabled: set GOLIVE_API_TOKEN on golive to enable it, "
                 "and send it as 'Authorization: Bearer <token>'",
             )
-        given = credentials.credentials if credentials is not None else ""
-        # Constant time, on digests of equal length: the answer's timing tells neither how
-        # much of a guess was right nor how long the token is.
-        if credentials is None or not hmac.compare_digest(_digest(given), _digest(intake.token)):
+        if not token_matches(credentials, (intake.token,)):
             intake.observe(401, 0)
             raise HTTPException(
                 401,
@@ -202,8 +202,10 @@ def ingestion_router(intake: Intake) -> APIRouter:
             return JSONResponse(
                 Rejected(detail=str(err), rejected=[]).model_dump(), status_code=400
             )
+        not_after = intake.latest_time()
         decoded = [
-            decode_record(r.value, r.headers, max_bytes=intake.max_event_bytes) for r in records
+            decode_record(r.value, r.headers, max_bytes=intake.max_event_bytes, not_after=not_after)
+            for r in records
         ]
         rejections = [
             RejectedEvent(index=i, kind=str(d.kind), reason=d.reason)
@@ -251,6 +253,21 @@ def ingestion_router(intake: Intake) -> APIRouter:
         )
 
     return router
+
+
+def token_matches(
+    credentials: HTTPAuthorizationCredentials | None, tokens: tuple[str, ...]
+) -> bool:
+    """Whether the Bearer credentials are one of `tokens`.
+
+    Constant time, on digests of equal length, and every token compared: the answer's
+    timing tells neither how much of a guess was right, nor how long a token is, nor which.
+    """
+    if credentials is None:
+        return False
+    given = _digest(credentials.credentials)
+    matches = [hmac.compare_digest(given, _digest(token)) for token in tokens]
+    return any(matches)
 
 
 def _digest(token: str) -> bytes:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -40,9 +42,15 @@ from golive.contract.eventbridge import from_eventbridge, is_eventbridge
 from golive.contract.types import Namespace, check_spec_version, parse_type
 
 DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
+# Identifiers (id, source, type, subject.id) are stored in indexed columns, whose rows
+# Postgres limits to a few KB: a longer one could never be stored.
+MAX_IDENTIFIER_BYTES = 1024
 CLOUDEVENTS_SPEC_VERSION = "1.0"
 BINARY_PREFIX = "ce_"
 TEAM_EXTENSION = "team"
+# No CD event predates the Unix epoch; an earlier time is a producer bug, and the KPIs'
+# date arithmetic (windows, forecasts, epoch-second gauges) would overflow near year 1.
+MIN_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 Headers = Iterable[tuple[str, bytes | str | None]]
 
@@ -52,12 +60,29 @@ def decode_record(
     headers: Headers = (),
     *,
     max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    not_after: datetime | None = None,
 ) -> Event | Rejection:
-    """Decode one record. Never raises for bad input: returns a `Rejection` instead."""
+    """Decode one record. Never raises for bad input: returns a `Rejection` instead.
+
+    `not_after`, when given, is the latest event time accepted (the caller's clock plus
+    GOLIVE_MAX_CLOCK_SKEW): the decoder reads no clock itself.
+    """
     try:
-        return _decode(value, headers, max_bytes)
+        event = _decode(value, headers, max_bytes)
     except RejectedError as err:
         return err.rejection
+    if event.time < MIN_EVENT_TIME:
+        return Rejection(
+            RejectionKind.INVALID_TIMESTAMP,
+            f"the event time {event.time.isoformat()} is before 1970-01-01T00:00:00Z",
+        )
+    if not_after is not None and event.time > not_after:
+        return Rejection(
+            RejectionKind.INVALID_TIMESTAMP,
+            f"the event time {event.time.isoformat()} is in the future: after "
+            f"{not_after.isoformat()}, this instance's clock plus GOLIVE_MAX_CLOCK_SKEW",
+        )
+    return event
 
 
 def decode_json(document: Any, *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Event | Rejection:
@@ -100,6 +125,14 @@ def _binary_attributes(headers: Headers) -> dict[str, Any] | None:
         key = raw_key.lower()
         if not key.startswith(BINARY_PREFIX) or raw_value is None:
             continue
+        name = key.removeprefix(BINARY_PREFIX)
+        if name in attrs:
+            # Readers disagree on which copy wins (first or last): refuse rather than
+            # let the id golive dedupes on differ from the one another tool sees.
+            raise RejectedError(
+                RejectionKind.INCONSISTENT,
+                f"header {raw_key!r} is repeated: a CloudEvents attribute appears once",
+            )
         if isinstance(raw_value, bytes):
             try:
                 text = raw_value.decode("utf-8")
@@ -111,7 +144,7 @@ def _binary_attributes(headers: Headers) -> dict[str, Any] | None:
                 ) from None
         else:
             text = raw_value
-        attrs[key.removeprefix(BINARY_PREFIX)] = text
+        attrs[name] = text
     return attrs if "specversion" in attrs else None
 
 
@@ -135,12 +168,54 @@ def _parse_json(value: bytes | None) -> dict[str, Any]:
 
 def _loads(text: str) -> Any:
     try:
-        return fastjson.loads(text, parse_constant=_reject_constant)
+        return fastjson.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            check_fallback=_reject_lone_surrogates,
+        )
     except json.JSONDecodeError as err:
         raise RejectedError(
             RejectionKind.NOT_JSON,
             f"the value is not JSON: {err.msg} at line {err.lineno} column {err.colno}",
         ) from None
+    except RecursionError:
+        # orjson stops at 1024 levels, the library's parser at the interpreter's limit.
+        raise RejectedError(
+            RejectionKind.NOT_JSON, "the value is not JSON golive reads: nested too deeply"
+        ) from None
+    except ValueError:  # an integer literal longer than int's string-conversion limit
+        raise RejectedError(
+            RejectionKind.NOT_JSON,
+            f"the value is not JSON golive reads: a number has more than "
+            f"{sys.get_int_max_str_digits()} digits",
+        ) from None
+
+
+def _finite_float(literal: str) -> float:
+    number = float(literal)
+    if math.isinf(number):  # 1e400: JSON grammar, but no double (nor jsonb) holds it
+        raise RejectedError(
+            RejectionKind.NOT_JSON,
+            f"the value is not JSON golive reads: the number {literal[:40]} is out of range",
+        )
+    return number
+
+
+def _reject_lone_surrogates(text: str, document: Any) -> None:
+    # orjson refuses lone surrogates, the library's path reads them (Postgres then
+    # refuses them): only a text with a surrogate escape can hold one.
+    if "\\ud" not in text and "\\uD" not in text:
+        return
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise RejectedError(
+            RejectionKind.NOT_UTF8,
+            "the value holds a lone surrogate escape (such as \\ud800): not Unicode text",
+        ) from None
+    except (RecursionError, ValueError):
+        pass
 
 
 def _reject_constant(name: str) -> Any:
@@ -208,7 +283,18 @@ def _require_string(obj: Mapping[str, Any], name: str, label: str) -> str:
         raise RejectedError(RejectionKind.MISSING_ATTRIBUTE, f"{label} is missing")
     if not isinstance(value, str) or not value.strip():
         raise RejectedError(RejectionKind.MISSING_ATTRIBUTE, f"{label} must be a non-empty string")
+    if len(value) > MAX_IDENTIFIER_BYTES // 4:  # one comparison on the common path
+        _check_identifier_size(value, label)
     return value
+
+
+def _check_identifier_size(value: str, label: str) -> None:
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_IDENTIFIER_BYTES:
+        raise RejectedError(
+            RejectionKind.INVALID_CONTENT,
+            f"{label} is {size} bytes long: at most {MAX_IDENTIFIER_BYTES}",
+        )
 
 
 def parse_timestamp(value: Any, label: str) -> datetime:
@@ -227,7 +313,13 @@ def parse_timestamp(value: Any, label: str) -> datetime:
             RejectionKind.INVALID_TIMESTAMP,
             f"{label} {value!r} has no time zone: add 'Z' or an offset such as +01:00",
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise RejectedError(
+            RejectionKind.INVALID_TIMESTAMP,
+            f"{label} {value!r} is out of range: in UTC it falls outside years 1 to 9999",
+        ) from None
 
 
 def _from_cdevent(doc: dict[str, Any], mode: Mode, envelope: Mapping[str, Any] | None) -> Event:

@@ -23,6 +23,7 @@ class RejectionKind(StrEnum):
     INVALID_CONTENT = "invalid_content"
     INCONSISTENT = "inconsistent"
     STORE_REFUSED = "store_refused"  # decoded, but Postgres refused to store it
+    ID_CONFLICT = "id_conflict"  # its (source, id) is already another event's
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +37,22 @@ class Rejection:
         return f"{self.kind}: {self.reason}"
 
 
+MAX_REASON_CHARS = 1000
+
+
+def bounded(reason: str) -> str:
+    """A reason quotes what it refuses, and hostile input can be huge: keep it readable
+    (and a dead letter's header small)."""
+    if len(reason) <= MAX_REASON_CHARS:
+        return reason
+    return f"{reason[: MAX_REASON_CHARS - 40]}... ({len(reason)} characters in all)"
+
+
 class RejectedError(Exception):
     """Raised inside the decoder; turned into a `Rejection` at its border."""
 
     def __init__(self, kind: RejectionKind, reason: str) -> None:
+        reason = bounded(reason)
         super().__init__(reason)
         self.rejection = Rejection(kind, reason)
 

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -24,12 +25,20 @@ from aiokafka.structs import OffsetAndMetadata  # type: ignore[import-untyped]
 from golive.clock import Clock
 from golive.config import Settings
 from golive.contract import Rejection, RejectionKind, decode_record
+from golive.contract.types import metric_type_label
 from golive.domain.catalog import Catalog
 from golive.health import Health
 from golive.ingest.dead_letters import DeadLetter, send_dead_letters
 from golive.ingest.kafka import BROKER_ERRORS, make_consumer, make_producer
 from golive.metrics.ingest import IngestMetrics
-from golive.store.batches import BatchResult, IncomingEvent, load_offsets, write_batch
+from golive.store.batches import (
+    BatchResult,
+    Conflict,
+    IncomingEvent,
+    load_offsets,
+    reset_offsets,
+    write_batch,
+)
 from golive.store.db import translated
 from golive.store.errors import StoreRejectedError, StoreUnavailableError
 
@@ -39,6 +48,9 @@ T = TypeVar("T")
 FETCH_TIMEOUT_MS = 500
 KAFKA_COMMIT_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 3.0
+# aiokafka's fetches come back empty, not failing, while the broker is down: an idle
+# consumer asks the broker for metadata this often, so readiness reports the outage.
+BROKER_PROBE_INTERVAL = 5.0
 # Headers kept in the events table: the CloudEvents ones and the content type.
 KEPT_HEADER_PREFIXES = ("ce_", "content-type")
 
@@ -83,6 +95,7 @@ class Ingestor:
         # Bumped on every assignment: a batch fetched before it may predate a seek.
         self._generation = 0
         self._consumer: AIOKafkaConsumer | None = None
+        self._probed_at = float("-inf")
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -133,6 +146,9 @@ class Ingestor:
             fetching.cancel()
             return {}  # records fetched but not handled are fetched again by the next owner
         batch: dict[TopicPartition, list[Any]] = fetching.result()
+        if not batch and self.clock.monotonic() - self._probed_at >= BROKER_PROBE_INTERVAL:
+            self._probed_at = self.clock.monotonic()
+            await consumer.topics()  # raises a broker error when it cannot be reached
         return batch
 
     async def _connect(self, stop: asyncio.Event) -> tuple[AIOKafkaConsumer, Any]:
@@ -164,9 +180,10 @@ class Ingestor:
         incoming: list[IncomingEvent] = []
         letters: list[DeadLetter] = []
         offsets: dict[tuple[str, int], int] = {}
+        not_after = self.clock.now() + self.settings.max_clock_skew
         for tp, records in batch.items():
             for record in records:
-                self._decode(tp, record, incoming, letters)
+                self._decode(tp, record, incoming, letters, not_after)
             offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
         async with self._batch_lock:
             if generation != self._generation:
@@ -176,6 +193,7 @@ class Ingestor:
                 log.info("dropping a batch fetched during a rebalance")
                 await self._load_and_seek(list(consumer.assignment()), stop)
                 return
+            await self._follow_log_resets(batch, stop)
             if letters:
                 now = self.clock.now()
                 await self._retry(
@@ -186,7 +204,9 @@ class Ingestor:
                     stop,
                 )
             try:
-                result = await self._retry(lambda: self._write(incoming, offsets), "database", stop)
+                result = await self._retry(
+                    lambda: self._write(incoming, offsets, producer), "database", stop
+                )
             except StoreRejectedError as err:
                 log.error("Postgres refused a batch (%s): isolating the event(s) it refuses", err)
                 result = await self._write_isolating(producer, incoming, offsets, stop)
@@ -200,9 +220,12 @@ class Ingestor:
         record: Any,
         incoming: list[IncomingEvent],
         letters: list[DeadLetter],
+        not_after: datetime,
     ) -> None:
         headers = [(k, v) for k, v in (record.headers or ()) if v is not None]
-        result = decode_record(record.value, headers, max_bytes=self.settings.max_event_bytes)
+        result = decode_record(
+            record.value, headers, max_bytes=self.settings.max_event_bytes, not_after=not_after
+        )
         if isinstance(result, Rejection):
             letters.append(
                 DeadLetter(
@@ -220,11 +243,23 @@ class Ingestor:
         )
 
     async def _write(
-        self, incoming: Sequence[IncomingEvent], offsets: dict[tuple[str, int], int]
+        self, incoming: Sequence[IncomingEvent], offsets: dict[tuple[str, int], int], producer: Any
     ) -> BatchResult:
+        async def dead_letter(conflicts: Sequence[Conflict]) -> None:
+            # Inside the batch's transaction: if the send fails, nothing commits and the
+            # batch is retried, so a conflict is never skipped without its dead letter.
+            letters = [_conflict_letter(c) for c in conflicts]
+            now = self.clock.now()
+            await send_dead_letters(producer, self.settings.kafka_dlq_topic, letters, now)
+
         async with translated(), self.pool.acquire() as conn:
             result = await write_batch(
-                conn, incoming, offsets, group_id=self.settings.kafka_group_id, catalog=self.catalog
+                conn,
+                incoming,
+                offsets,
+                group_id=self.settings.kafka_group_id,
+                catalog=self.catalog,
+                on_conflicts=dead_letter,
             )
         self.health.report("database", True)
         return result
@@ -242,25 +277,20 @@ class Ingestor:
         refused: list[DeadLetter] = []
         for item in incoming:
             try:
-                one = await self._retry(lambda item=item: self._write([item], {}), "database", stop)  # type: ignore[misc]
+                one = await self._retry(
+                    lambda item=item: self._write([item], {}, producer),  # type: ignore[misc]
+                    "database",
+                    stop,
+                )
             except StoreRejectedError as err:
                 reason = Rejection(
                     RejectionKind.STORE_REFUSED, f"Postgres refused the event: {err}"
                 )
-                refused.append(
-                    DeadLetter(
-                        item.topic or "",
-                        item.partition or 0,
-                        item.offset or 0,
-                        None,
-                        item.payload,
-                        [(k, v.encode()) for k, v in item.headers],
-                        reason,
-                    )
-                )
+                refused.append(_letter_of(item, reason, key=None))
                 continue
             result.applied.update(one.applied)
             result.duplicates.update(one.duplicates)
+            result.conflicts.extend(one.conflicts)
         if refused:
             now = self.clock.now()
             await self._retry(
@@ -270,7 +300,7 @@ class Ingestor:
             )
             self.metrics.events.labels("unknown", "dead_lettered").inc(len(refused))
             self.metrics.dead_letters.labels(str(RejectionKind.STORE_REFUSED)).inc(len(refused))
-        await self._retry(lambda: self._write([], offsets), "database", stop)
+        await self._retry(lambda: self._write([], offsets, producer), "database", stop)
         return result
 
     async def _commit_kafka(
@@ -294,6 +324,11 @@ class Ingestor:
     ) -> None:
         self.metrics.count(result.applied, "applied")
         self.metrics.count(result.duplicates, "duplicate")
+        for conflict in result.conflicts:
+            self.metrics.events.labels(
+                metric_type_label(conflict.incoming.event.name), "dead_lettered"
+            ).inc()
+            self.metrics.dead_letters.labels(str(RejectionKind.ID_CONFLICT)).inc()
         if letters:
             self.metrics.events.labels("unknown", "dead_lettered").inc(len(letters))
             for letter in letters:
@@ -356,10 +391,81 @@ class Ingestor:
                 return await load_offsets(conn, self.settings.kafka_group_id, keys)
 
         stored = await self._retry(load, "database", stop)
+        stored = await self._reset_lost_logs(assigned, stored, stop)
         self._seek(assigned, stored)
         # After the seek: any batch fetched before this point is stale.
         self._generation += 1
         return stored
+
+    async def _follow_log_resets(
+        self, batch: dict[TopicPartition, list[Any]], stop: asyncio.Event
+    ) -> None:
+        """A partition read from below its position: its log was lost while this instance
+        consumed it, and the client started it again from the beginning."""
+        moved = {
+            (tp.topic, tp.partition): (
+                records[0].offset,
+                f"records from offset {records[0].offset}, below the position "
+                f"{self._positions[(tp.topic, tp.partition)]}",
+            )
+            for tp, records in batch.items()
+            if records[0].offset < self._positions.get((tp.topic, tp.partition), 0)
+        }
+        await self._set_back(moved, stop)
+
+    async def _reset_lost_logs(
+        self,
+        assigned: Sequence[TopicPartition],
+        stored: dict[tuple[str, int], int],
+        stop: asyncio.Event,
+    ) -> dict[tuple[str, int], int]:
+        """Offsets past the end of their partition's log belong to a log that is gone:
+        seeking there would skip the new log's first records, so those partitions are
+        read again from their beginning."""
+        consumer = self._consumer
+        assert consumer is not None
+        with_offsets = [tp for tp in assigned if (tp.topic, tp.partition) in stored]
+        if not with_offsets:
+            return stored
+        ends = await self._retry(lambda: consumer.end_offsets(with_offsets), "broker", stop)
+        lost = {
+            (tp.topic, tp.partition): (
+                0,
+                f"stored offset {stored[(tp.topic, tp.partition)]} is past the end of the "
+                f"log ({ends[tp]})",
+            )
+            for tp in with_offsets
+            if stored[(tp.topic, tp.partition)] > ends[tp]
+        }
+        await self._set_back(lost, stop)
+        return {k: v for k, v in stored.items() if k not in lost}
+
+    async def _set_back(
+        self, partitions: dict[tuple[str, int], tuple[int, str]], stop: asyncio.Event
+    ) -> None:
+        """Follow a new log on `partitions` (offset to read from, what showed it): a broker
+        that lost its storage, or a topic deleted and created again. Their stored offsets,
+        which never move back otherwise, are set back to match, or the next owner of the
+        partition would seek past the new log's records. What was applied already comes
+        again and is recognised as duplicate."""
+        if not partitions:
+            return
+        for (topic, partition), (offset, shown_by) in partitions.items():
+            log.warning(
+                "%s[%d]: %s: the log was lost or the topic recreated; reading it from offset %d",
+                topic,
+                partition,
+                shown_by,
+                offset,
+            )
+            self.metrics.offset_resets.labels(topic).inc()
+        offsets = {key: offset for key, (offset, _) in partitions.items()}
+
+        async def reset() -> None:
+            async with translated(), self.pool.acquire() as conn:
+                await reset_offsets(conn, self.settings.kafka_group_id, offsets)
+
+        await self._retry(reset, "database", stop)
 
     def _seek(self, assigned: Sequence[TopicPartition], stored: dict[tuple[str, int], int]) -> None:
         assert self._consumer is not None
@@ -379,6 +485,28 @@ class Ingestor:
         for key in gone:
             self._positions.pop(key, None)
         self.metrics.forget_partitions(gone)
+
+
+def _conflict_letter(conflict: Conflict) -> DeadLetter:
+    item = conflict.incoming
+    return _letter_of(
+        item,
+        Rejection(RejectionKind.ID_CONFLICT, conflict.reason),
+        key=item.event.subject_id.encode(),
+    )
+
+
+def _letter_of(item: IncomingEvent, reason: Rejection, key: bytes | None) -> DeadLetter:
+    """The dead letter of an event that was decoded, from what the batch kept of its record."""
+    return DeadLetter(
+        item.topic or "",
+        item.partition or 0,
+        item.offset or 0,
+        key,
+        item.payload,
+        [(k, v.encode()) for k, v in item.headers],
+        reason,
+    )
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -6,9 +6,10 @@ import ssl
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaConnectionError, KafkaError  # type: ignore[import-untyped]
 
-from golive.config import Settings
+from golive.config import ConfigError, Settings
 
 
 class BrokerUnavailableError(Exception):
@@ -19,22 +20,40 @@ BROKER_ERRORS = (KafkaError, KafkaConnectionError, OSError)
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
-    """Connection and security options shared by consumers and producers."""
+    """Connection and security options shared by every client golive builds (consumer,
+    producers, admin): the only place the security settings are read."""
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "security_protocol": settings.kafka_security_protocol,
         "client_id": "golive",
     }
     if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = ssl.create_default_context(
-            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
-        )
+        options["ssl_context"] = ssl_context(settings)
     if settings.kafka_security_protocol.startswith("SASL"):
         options["sasl_mechanism"] = settings.kafka_sasl_mechanism or "PLAIN"
         options["sasl_plain_username"] = settings.kafka_sasl_username
         if settings.kafka_sasl_password is not None:
             options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
     return options
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext:
+    """Verifying the broker against the CA file (else the system's CAs), presenting the
+    client certificate if one is set; a file that is not PEM fails naming its setting."""
+    cafile, certfile = settings.kafka_ssl_cafile, settings.kafka_ssl_certfile
+    try:
+        context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    except (ssl.SSLError, OSError) as err:
+        raise ConfigError(f"GOLIVE_KAFKA_SSL_CAFILE {cafile}: {err}") from None
+    if certfile is not None:
+        keyfile = settings.kafka_ssl_keyfile
+        try:
+            context.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
+        except (ssl.SSLError, OSError) as err:
+            raise ConfigError(
+                f"GOLIVE_KAFKA_SSL_CERTFILE {certfile} / GOLIVE_KAFKA_SSL_KEYFILE {keyfile}: {err}"
+            ) from None
+    return context
 
 
 def make_consumer(settings: Settings, **overrides: Any) -> AIOKafkaConsumer:
@@ -57,3 +76,7 @@ def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
     # and the events table dedupes) and some Kafka-compatible brokers reject them.
     options = client_options(settings) | {"acks": "all", "enable_idempotence": False}
     return AIOKafkaProducer(**(options | overrides))
+
+
+def make_admin(settings: Settings) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(**client_options(settings))

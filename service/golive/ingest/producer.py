@@ -11,12 +11,18 @@ from datetime import datetime
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+from aiokafka.admin import NewTopic  # type: ignore[import-untyped]
 from aiokafka.errors import TopicAlreadyExistsError  # type: ignore[import-untyped]
 
 from golive.clock import Clock
 from golive.config import Settings
-from golive.ingest.kafka import BROKER_ERRORS, BrokerUnavailableError, client_options, make_producer
+from golive.ingest.kafka import (
+    BROKER_ERRORS,
+    BrokerUnavailableError,
+    client_options,
+    make_admin,
+    make_producer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,9 @@ class EventProducer:
     """
 
     def __init__(self, settings: Settings, timeout: float = 15.0) -> None:
+        # Built once now so a CA, certificate or key that is not PEM stops the start
+        # (ConfigError naming the setting) instead of failing every later send.
+        client_options(settings)
         self._settings = settings
         self._timeout = timeout
         self._producer: AIOKafkaProducer | None = None
@@ -116,7 +125,7 @@ class EventProducer:
 
 async def ensure_topics(settings: Settings, topics: Sequence[str], partitions: int = 6) -> None:
     """Create the topics that do not exist yet (the demo's broker starts empty)."""
-    admin = AIOKafkaAdminClient(**client_options(settings))
+    admin = make_admin(settings)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -64,6 +64,13 @@ class IngestMetrics:
             ["component"],
             registry=registry,
         )
+        self.offset_resets = Counter(
+            names.OFFSET_RESETS_TOTAL,
+            "Partitions whose stored offset was past the end of their log (the log was lost "
+            "or the topic recreated), read again from their beginning.",
+            ["topic"],
+            registry=registry,
+        )
         self.api_requests = Counter(
             names.API_EVENT_REQUESTS_TOTAL,
             "POST /api/v1/events requests, by HTTP status (202 accepted, 400 rejected, "

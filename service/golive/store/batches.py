@@ -2,7 +2,10 @@
 
 Inside the transaction:
 1. insert the decoded events into `events`; the unique (source, id) index drops
-   duplicates, and only the rows actually inserted are applied;
+   duplicates, and only the rows actually inserted are applied. A row the index
+   refused is compared with the stored event (only those rows are read back): the same
+   CDEvent again is a duplicate, a different one under a used id is a conflict, handed
+   to `on_conflicts` before the transaction commits (the consumer dead-letters it);
 2. lock and load the entities those new events touch, fold the events with the pure
    reducer, write the entities back;
 3. count the new events by type;
@@ -15,11 +18,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from golive.contract import Event
+from golive.contract import Event, Rejection, decode_record
 from golive.domain.catalog import Catalog
 from golive.domain.state import ENTITY_FIELDS, State, derived_touches, touches
 from golive.domain.teams import apply_counting_activity
@@ -41,9 +44,29 @@ class IncomingEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Conflict:
+    """An event whose (source, id) is already taken by a different event."""
+
+    incoming: IncomingEvent
+    holder: str  # where the event holding the id came from, for the reason
+
+    @property
+    def reason(self) -> str:
+        source, id_ = self.incoming.event.key
+        return (
+            f"the id {id_!r} of source {source!r} is already used by a different event "
+            f"({self.holder}); an id names one event: give this one a new id"
+        )
+
+
+OnConflicts = Callable[[Sequence[Conflict]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
 class BatchResult:
     applied: Counter[str] = field(default_factory=Counter)  # by event name
     duplicates: Counter[str] = field(default_factory=Counter)
+    conflicts: list[Conflict] = field(default_factory=list)
 
 
 PartitionOffsets = Mapping[tuple[str, int], int]  # (topic, partition) -> next offset
@@ -84,6 +107,54 @@ async def insert_events(
     return {(r["source"], r["id"]) for r in rows}
 
 
+def same_event(a: Event, b: Event) -> bool:
+    """The same CDEvent, however it travelled (plain, structured or binary mode)."""
+    return a.type == b.type and a.document == b.document
+
+
+async def find_conflicts(
+    conn: Connection, refused: Sequence[IncomingEvent]
+) -> tuple[list[IncomingEvent], list[Conflict]]:
+    """Split the events the unique index refused into duplicates and conflicts, by
+    reading back (and decoding) the stored events holding their ids."""
+    if not refused:
+        return [], []
+    rows = await conn.fetch(
+        """SELECT source, id, payload, headers, topic, partition, "offset" FROM events
+           WHERE (source, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))""",
+        [i.event.source for i in refused],
+        [i.event.id for i in refused],
+    )
+    stored = {(r["source"], r["id"]): r for r in rows}
+    duplicates: list[IncomingEvent] = []
+    conflicts: list[Conflict] = []
+    for item in refused:
+        row = stored.get(item.event.key)
+        if row is None:  # inserted by a concurrent transaction and gone? keep it silent
+            duplicates.append(item)
+            continue
+        if _holds_same(row, item.event, item.payload):
+            duplicates.append(item)
+        else:
+            where = (
+                f"stored from {row['topic']}[{row['partition']}] offset {row['offset']}"
+                if row["topic"] is not None
+                else "already stored"
+            )
+            conflicts.append(Conflict(item, where))
+    return duplicates, conflicts
+
+
+def _holds_same(row: Any, event: Event, payload: bytes) -> bool:
+    """Whether the stored row is `event` again (in any CloudEvents mode)."""
+    stored = bytes(row["payload"])
+    if stored == payload:
+        return True
+    headers = [(k, v.encode()) for k, v in row["headers"]]
+    held = decode_record(stored, headers, max_bytes=len(stored) + 1)
+    return not isinstance(held, Rejection) and same_event(held, event)
+
+
 async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catalog) -> None:
     """Apply events (already known to be new) to the projections, in the caller's transaction."""
     if not events:
@@ -109,7 +180,10 @@ async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catal
                 f"DELETE FROM {BY_FIELD[name].table} WHERE key = ANY($1::text[]) AND doc IS NULL",
                 sorted(BY_FIELD[name].db_key(k) for k in keys - current.keys()),
             )
-    await derived.refresh_deliveries(conn, derived.affected(before, state, wanted))
+    # Every timeline the batch touched was locked and loaded above, and is current now.
+    await derived.refresh_deliveries(
+        conn, derived.affected(before, state, wanted), locked=state.timelines
+    )
     await derived.add_artifact_changes(
         conn, [a for k, a in state.artifacts.items() if k in wanted.get("artifacts", ())]
     )
@@ -124,6 +198,19 @@ async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catal
 
 
 async def store_offsets(conn: Connection, group_id: str, offsets: PartitionOffsets) -> None:
+    """Move stored offsets forward, never back: a replayed batch cannot undo a later one."""
+    await _write_offsets(conn, group_id, offsets, back=False)
+
+
+async def reset_offsets(conn: Connection, group_id: str, offsets: PartitionOffsets) -> None:
+    """Set stored offsets, lower ones included: only for a log that is no longer the one
+    they were stored against."""
+    await _write_offsets(conn, group_id, offsets, back=True)
+
+
+async def _write_offsets(
+    conn: Connection, group_id: str, offsets: PartitionOffsets, *, back: bool
+) -> None:
     if not offsets:
         return
     items = sorted(offsets.items())
@@ -131,12 +218,14 @@ async def store_offsets(conn: Connection, group_id: str, offsets: PartitionOffse
         """INSERT INTO consumer_offsets (group_id, topic, partition, next_offset)
            SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[])
            ON CONFLICT (group_id, topic, partition) DO UPDATE
-           SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset),
+           SET next_offset = CASE WHEN $5::bool THEN EXCLUDED.next_offset
+                   ELSE GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset) END,
                updated_at = now()""",
         group_id,
         [t for (t, _), _ in items],
         [p for (_, p), _ in items],
         [o for _, o in items],
+        back,
     )
 
 
@@ -162,22 +251,33 @@ async def write_batch(
     *,
     group_id: str,
     catalog: Catalog,
+    on_conflicts: OnConflicts | None = None,
 ) -> BatchResult:
-    """The whole batch in one transaction; returns what was applied and what was a duplicate."""
+    """The whole batch in one transaction; returns what was applied, what was a
+    duplicate and what conflicted (after `on_conflicts` took it, inside the transaction,
+    so a conflict is never committed past without being handed over)."""
     result = BatchResult()
     async with conn.transaction():
         # A batch may itself repeat an event: keep the first, the rest are duplicates.
         unique: dict[tuple[str, str], IncomingEvent] = {}
         for item in incoming:
-            if item.event.key in unique:
+            first = unique.get(item.event.key)
+            if first is None:
+                unique[item.event.key] = item
+            elif same_event(first.event, item.event):
                 result.duplicates[item.event.name] += 1
             else:
-                unique[item.event.key] = item
+                holder = f"{first.topic}[{first.partition}] offset {first.offset}, same batch"
+                result.conflicts.append(Conflict(item, holder))
         inserted = await insert_events(conn, list(unique.values()))
         new = [i.event for i in unique.values() if i.event.key in inserted]
-        for item in unique.values():
-            if item.event.key not in inserted:
-                result.duplicates[item.event.name] += 1
+        refused = [i for i in unique.values() if i.event.key not in inserted]
+        duplicates, conflicts = await find_conflicts(conn, refused)
+        result.conflicts.extend(conflicts)
+        for item in duplicates:
+            result.duplicates[item.event.name] += 1
+        if result.conflicts and on_conflicts is not None:
+            await on_conflicts(result.conflicts)
         await apply_events(conn, new, catalog)
         await store_offsets(conn, group_id, offsets)
     result.applied.update(e.name for e in new)

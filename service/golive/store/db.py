@@ -30,6 +30,14 @@ UNAVAILABLE = (
     asyncpg.exceptions.InvalidCatalogNameError,
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.DeadlockDetectedError,
+    # Class 53: disk full, out of memory, too many connections. The server cannot take
+    # the write now; the same write succeeds once an operator frees space. Retrying (and
+    # reporting not-ready meanwhile) loses nothing; refusing the batch would dead-letter
+    # good events, and letting it escape would stop the service (docs/reliability.md).
+    asyncpg.exceptions.InsufficientResourcesError,
+    # A primary demoted to a standby (failover in progress) refuses writes until the
+    # connection reaches the new primary.
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
 
 
@@ -60,5 +68,8 @@ async def translated() -> AsyncIterator[None]:
     except (
         asyncpg.exceptions.DataError,
         asyncpg.exceptions.IntegrityConstraintViolationError,
+        # Class 54: e.g. a 20 KB entity name is over an index row's size limit. Data that
+        # will never fit: the batch is split and the event dead-lettered, not retried.
+        asyncpg.exceptions.ProgramLimitExceededError,
     ) as err:
         raise StoreRejectedError(f"{type(err).__name__}: {err}") from err
