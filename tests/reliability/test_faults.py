@@ -45,8 +45,9 @@ PARTITIONS = 6
 
 
 async def records_on(bootstrap: str, topic: str) -> int:
-    """How many records `topic` holds (0 if it does not exist)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    """How many records `topic` holds (0 if it does not exist), counted by reading them:
+    Tansu's ListOffsets (`end_offsets`) counts batches, not records."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
@@ -56,11 +57,19 @@ async def records_on(bootstrap: str, topic: str) -> int:
         tps = [TopicPartition(topic, p) for p in partitions]
         if not tps:
             return 0
-        ends = await consumer.end_offsets(tps)
-        starts = await consumer.beginning_offsets(tps)
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        count = 0
+        while True:
+            batch = await consumer.getmany(timeout_ms=1000)
+            count += sum(len(records) for records in batch.values())
+            ends = {tp: consumer.highwater(tp) for tp in tps}
+            if not batch and all(
+                end is not None and await consumer.position(tp) >= end for tp, end in ends.items()
+            ):
+                return count
     finally:
         await consumer.stop()
-    return sum(ends[tp] - starts[tp] for tp in tps)
 
 
 async def produce_in_chunks(

@@ -121,6 +121,7 @@ class Ingestor:
                     continue
                 backoff.reset()
                 self.health.report("broker", True)
+                await self._follow_shortened_logs(consumer, stop)
                 if batch:
                     await self._handle(consumer, producer, batch, stop, generation)
                 self._update_lag(consumer)
@@ -136,19 +137,16 @@ class Ingestor:
     ) -> dict[TopicPartition, list[Any]]:
         """`getmany`, abandoned when the service stops: while the group rebalances it can
         wait for an assignment well past its own timeout."""
-        fetching = asyncio.ensure_future(
-            consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=self.settings.kafka_max_batch)
+        fetching = consumer.getmany(
+            timeout_ms=FETCH_TIMEOUT_MS, max_records=self.settings.kafka_max_batch
         )
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({fetching, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not fetching.done():
-            fetching.cancel()
-            return {}  # records fetched but not handled are fetched again by the next owner
-        batch: dict[TopicPartition, list[Any]] = fetching.result()
+        # Records fetched but not handled are fetched again by the next owner.
+        batch: dict[TopicPartition, list[Any]] = await _unless_stopped(fetching, stop) or {}
         if not batch and self.clock.monotonic() - self._probed_at >= BROKER_PROBE_INTERVAL:
             self._probed_at = self.clock.monotonic()
-            await consumer.topics()  # raises a broker error when it cannot be reached
+            # Raises a broker error when it cannot be reached; abandoned on stop, as an
+            # unreachable broker holds it for the whole request timeout.
+            await _unless_stopped(consumer.topics(), stop)
         return batch
 
     async def _connect(self, stop: asyncio.Event) -> tuple[AIOKafkaConsumer, Any]:
@@ -391,7 +389,6 @@ class Ingestor:
                 return await load_offsets(conn, self.settings.kafka_group_id, keys)
 
         stored = await self._retry(load, "database", stop)
-        stored = await self._reset_lost_logs(assigned, stored, stop)
         self._seek(assigned, stored)
         # After the seek: any batch fetched before this point is stale.
         self._generation += 1
@@ -413,32 +410,47 @@ class Ingestor:
         }
         await self._set_back(moved, stop)
 
-    async def _reset_lost_logs(
-        self,
-        assigned: Sequence[TopicPartition],
-        stored: dict[tuple[str, int], int],
-        stop: asyncio.Event,
-    ) -> dict[tuple[str, int], int]:
-        """Offsets past the end of their partition's log belong to a log that is gone:
-        seeking there would skip the new log's first records, so those partitions are
-        read again from their beginning."""
-        consumer = self._consumer
-        assert consumer is not None
-        with_offsets = [tp for tp in assigned if (tp.topic, tp.partition) in stored]
-        if not with_offsets:
-            return stored
-        ends = await self._retry(lambda: consumer.end_offsets(with_offsets), "broker", stop)
-        lost = {
-            (tp.topic, tp.partition): (
-                0,
-                f"stored offset {stored[(tp.topic, tp.partition)]} is past the end of the "
-                f"log ({ends[tp]})",
+    async def _follow_shortened_logs(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        """A partition whose log now ends below the position: its log was lost (a broker
+        that lost its storage, a topic recreated) and a fetch from the position would wait
+        for the new log to pass it, skipping its first records. Such partitions are read
+        again from their beginning.
+
+        Kafka answers such a fetch with OFFSET_OUT_OF_RANGE and the client restarts from
+        the beginning by itself (`_follow_log_resets`); some brokers (Tansu) answer with no
+        record and the log's end, which this catches. The end is the one a fetch reported
+        (`highwater`), not a ListOffsets answer: Tansu's counts batches, not records. It
+        cannot be stale in a way that misleads: aiokafka starts each assignment with none,
+        and each record handled came with an end past its own offset.
+        """
+
+        def shortened() -> dict[TopicPartition, int]:
+            found = {}
+            for tp in consumer.assignment():
+                end = consumer.highwater(tp)
+                position = self._positions.get((tp.topic, tp.partition))
+                if end is not None and position is not None and end < position:
+                    found[tp] = end
+            return found
+
+        if not shortened():
+            return
+        async with self._batch_lock:
+            found = shortened()  # again: a rebalance may have come in between
+            await self._set_back(
+                {
+                    (tp.topic, tp.partition): (
+                        0,
+                        f"the log ends at offset {end}, below the position "
+                        f"{self._positions[(tp.topic, tp.partition)]}",
+                    )
+                    for tp, end in found.items()
+                },
+                stop,
             )
-            for tp in with_offsets
-            if stored[(tp.topic, tp.partition)] > ends[tp]
-        }
-        await self._set_back(lost, stop)
-        return {k: v for k, v in stored.items() if k not in lost}
+            for tp in found:
+                consumer.seek(tp, 0)
+                self._positions[(tp.topic, tp.partition)] = 0
 
     async def _set_back(
         self, partitions: dict[tuple[str, int], tuple[int, str]], stop: asyncio.Event
@@ -519,6 +531,18 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         with contextlib.suppress(Stopping):
             await self.ingestor.seek_to_stored(assigned, self.stop)
+
+
+async def _unless_stopped(awaitable: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """`awaitable`'s result, or None if the service stops first (it is then cancelled)."""
+    running = asyncio.ensure_future(awaitable)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not running.done():
+        running.cancel()
+        return None
+    return running.result()
 
 
 async def _close(consumer: AIOKafkaConsumer, producer: Any) -> None:

@@ -66,8 +66,8 @@ class IngestMetrics:
         )
         self.offset_resets = Counter(
             names.OFFSET_RESETS_TOTAL,
-            "Partitions whose stored offset was past the end of their log (the log was lost "
-            "or the topic recreated), read again from their beginning.",
+            "Partitions found on a new log (the broker lost it or the topic was recreated), "
+            "read again from their beginning.",
             ["topic"],
             registry=registry,
         )
