@@ -220,7 +220,9 @@ async def run(
         stack.push_async_callback(close_pool, pool)
         ingestor = Ingestor(settings, pool, catalog, metrics, health, clock)
         client = await stack.enter_async_context(httpx.AsyncClient(trust_env=False))
-        notifier = Notifier(pool, client, settings.alertmanager_url, settings.base_url)
+        notifier = Notifier(
+            pool, client, settings.alertmanager_url, settings.base_url, leader_metrics
+        )
         evaluator = Evaluator(
             LeaderLock(dsn),
             pool,

@@ -224,13 +224,26 @@ class AlertmanagerServer:
                 )
             await asyncio.sleep(POLL_INTERVAL)
 
-    async def _stop(self) -> None:
+    async def outage(self) -> None:
+        """Stop Alertmanager, keeping its port, config and storage for `recover`. The
+        alerts it holds, in memory only, go with it, as in a real restart."""
+        self._running()
+        await self._terminate()
+
+    async def recover(self) -> None:
+        """Start Alertmanager again after `outage`, on the same port."""
+        await self._start(int(self.url.rpartition(":")[2]))
+
+    async def _terminate(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)
             if not await _exited(process, STOP_TIMEOUT):
                 process.kill()
                 await _exited(process, STOP_TIMEOUT)
+
+    async def _stop(self) -> None:
+        await self._terminate()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -336,3 +349,7 @@ async def _exited(process: subprocess.Popen[bytes], timeout: float) -> bool:
             return False
         await asyncio.sleep(0.05)
     return True
+
+
+def active_names(alerts: list[dict[str, Any]]) -> set[str]:
+    return {a["labels"]["alertname"] for a in alerts if a["status"]["state"] == "active"}

@@ -167,3 +167,87 @@ def build(now: datetime) -> list[Event]:
 
 
 SCENARIO = build(NOW)
+
+
+# --- alerting scenarios (Alertmanager tests and the Alertmanager-down fault run) ---
+
+
+def real_now() -> datetime:
+    """Alertmanager judges `endsAt` by the wall clock: these tests run near real time."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def extra(now: datetime) -> list[Any]:
+    """On top of the scenario: a late release, a rollout stuck with no instance ready for
+    39 minutes, and a failed deployment of search (an open incident)."""
+
+    def ago(**kw: float) -> datetime:
+        return now - timedelta(**kw)
+
+    return [
+        ev(
+            "golive-release.planned",
+            "R2",
+            {"targetDate": ago(days=1).isoformat(), "environment": "prod"},
+            ago(days=20),
+        ),
+        ev("golive-task.scheduled", "T9", {"release": "R2", "team": "payments"}, ago(days=19)),
+        ev(
+            "golive-rollout.started",
+            "r2",
+            {
+                "service": "checkout",
+                "environment": "prod",
+                "fromVersion": "1.3",
+                "toVersion": "1.4",
+                "desiredInstances": 2,
+                "minHealthyPercent": 50,
+            },
+            ago(minutes=40),
+        ),
+        ev("golive-rollout.progressed", "r2", {"readyOld": 0, "readyNew": 0}, ago(minutes=39)),
+        ev(
+            "service.deployed",
+            "search",
+            {"environment": {"id": "prod"}, "artifactId": "pkg:oci/search@3.0"},
+            ago(hours=2),
+        ),
+        ev(
+            "incident.detected",
+            "inc-2",
+            {"environment": {"id": "prod"}, "service": {"id": "search"}},
+            ago(minutes=30),
+        ),
+    ]
+
+
+def clearing(now: datetime) -> list[Any]:
+    """What clears each condition; the scenario's missed objectives and r2's downtime,
+    which happened, stay."""
+
+    def ago(**kw: float) -> datetime:
+        return now - timedelta(**kw)
+
+    return [
+        ev("golive-task.updated", "T3", {"status": "done"}, ago(minutes=5)),
+        ev("golive-task.updated", "T4", {"status": "done"}, ago(minutes=5)),
+        ev(
+            "pipelinerun.finished",
+            "run-10",
+            {"pipelineName": "storefront-ci", "outcome": "success"},
+            ago(minutes=5),
+            team="storefront",
+        ),
+        ev("golive-rollout.finished", "r2", {"outcome": "succeeded"}, ago(minutes=4)),
+        ev(
+            "incident.resolved",
+            "inc-2",
+            {"environment": {"id": "prod"}, "service": {"id": "search"}},
+            ago(minutes=3),
+        ),
+        ev("golive-release.closed", "R2", {"outcome": "cancelled"}, ago(minutes=3)),
+    ]
+
+
+def records(events: list[Any]) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+    return [(e.subject_id.encode(), RECORDS[e.key], []) for e in events]

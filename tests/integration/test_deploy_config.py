@@ -35,6 +35,7 @@ HEALTH_ALERTS = {
     "GoliveEvaluationStalled": "critical",
     "GoliveIngestErrors": "warning",
     "GoliveNotReady": "warning",
+    "GoliveAlertsUndelivered": "warning",
 }
 ANNOTATIONS = {"summary", "description", "action", "runbook"}
 RUNBOOK = "https://github.com/golive/golive/blob/main/docs/operations.md#{anchor}"

@@ -2,7 +2,8 @@
 produced, applied, duplicated, dead-lettered and lost (`ledger`), and lost must be 0.
 
 Every run uses `golive run` as deployed (a child process) unless it needs to read the
-service's readiness in between, a real broker and a real Postgres.
+service's readiness in between or to run its clock ahead (in-process), a real broker,
+a real Postgres and, for alerts, a real Alertmanager.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import random
 import signal
 import subprocess
 import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -20,14 +24,18 @@ import pytest
 from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
 from aiokafka.structs import TopicPartition  # type: ignore[import-untyped]
 
+from golive.clock import FrozenClock
 from golive.embedded.broker import EmbeddedBroker
 from golive.embedded.postgres import EmbeddedPostgres
+from tests.integration.alertmanager import AlertmanagerServer
 from tests.integration.databases import fresh_database
 from tests.integration.kafka import create_topic, produce
+from tests.integration.scenarios import CATALOG_TOML, build, ev, extra, real_now, records
 from tests.integration.service import (
     dump_state,
     free_port,
     metric_value,
+    running,
     service_env,
     spawn,
     stored_offsets,
@@ -436,3 +444,117 @@ async def test_rebalance_storm(
     assert await dump_state(database_url) == await reference_state(
         kafka_bootstrap, topic, postgres_dsn, landed
     )
+
+
+def _labelled(alerts: list[dict[str, Any]]) -> dict[frozenset[tuple[str, str]], datetime]:
+    """Alerts (golive's API or Alertmanager's) by label set, with their start."""
+    return {frozenset(a["labels"].items()): datetime.fromisoformat(a["startsAt"]) for a in alerts}
+
+
+@pytest.mark.asyncio
+async def test_alertmanager_down_for_minutes(
+    kafka_bootstrap: str, topic: str, database_url: str, tmp_path: Path, ledger: Ledger
+) -> None:
+    """Alertmanager stops while golive's clock runs five minutes; meanwhile alerts start
+    firing and others resolve. When it returns, empty (alerts live in its memory), each
+    firing alert reaches it once with the time it started, and each resolution once."""
+    started = time.monotonic()
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(CATALOG_TOML)
+    # Two minutes behind the wall clock, so that golive's clock, run five minutes on, stays
+    # near it: Alertmanager judges `endsAt` by its own clock, and a resolution (sent with
+    # `endsAt` = golive's time of resolving) must be in its past to count as one.
+    now = real_now() - timedelta(minutes=2)
+    clock = FrozenClock(now)
+    before_outage = records(build(now))
+    during_outage = records(
+        [
+            *extra(now),
+            ev("golive-task.updated", "T3", {"status": "done"}, now),
+            ev("golive-task.updated", "T4", {"status": "done"}, now),
+        ]
+    )
+    async with AlertmanagerServer(tmp_dir=tmp_path / "alertmanager") as am:
+        env = service_env(
+            kafka_bootstrap,
+            topic,
+            database_url,
+            GOLIVE_EVALUATION_INTERVAL="1s",
+            GOLIVE_CATALOG_FILE=str(catalog),
+            GOLIVE_ALERTMANAGER_URL=am.url,
+        )
+        async with running(env, clock) as service:
+
+            async def golive_alerts() -> list[dict[str, Any]]:
+                listed: list[dict[str, Any]] = (await service.get("/api/v1/alerts")).json()
+                return listed
+
+            async def metric(name: str, **labels: str) -> float:
+                return metric_value((await service.get("/metrics")).text, name, **labels)
+
+            landed = await produce(kafka_bootstrap, topic, before_outage)
+            await wait_consumed(database_url, landed)
+            await wait_for(
+                lambda: _all_sent(golive_alerts), timeout=30, what="the first alerts delivered"
+            )
+            first = await am.alerts()
+            assert _labelled(first) == _labelled(await golive_alerts())
+
+            await am.outage()
+            clock.advance(61)
+            outage_at = clock.now()
+            landed += await produce(kafka_bootstrap, topic, during_outage)
+            await wait_consumed(database_url, landed)
+            for _ in range(4):  # the clock runs on: firing alerts fall due for a resend
+                await asyncio.sleep(1.5)
+                clock.advance(61)
+            await asyncio.sleep(1.5)
+            failed = await metric("golive_alert_deliveries_total", outcome="failed")
+            pending = await metric("golive_alert_deliveries_pending")
+            assert failed >= 4
+            assert pending > 0
+            assert (await service.get("/readyz")).status_code == 200  # ingest goes on
+            listed = await golive_alerts()
+            firing = _labelled([a for a in listed if a["status"] == "firing"])
+            resolved = [a for a in listed if a["status"] == "resolved"]
+            new = {labels for labels, start in firing.items() if start == outage_at}
+            assert new, "no alert started firing during the outage: the scenario is wrong"
+            assert resolved, "no alert resolved during the outage: the scenario is wrong"
+
+            await am.recover()
+            back = await am.wait_for_alerts(
+                lambda alerts: _labelled(alerts).keys() == firing.keys(), timeout=30
+            )
+            await asyncio.sleep(3.0)  # three more evaluations: nothing else may arrive
+            received = await am.received()
+            after = await am.alerts()
+            pending_after = await metric("golive_alert_deliveries_pending")
+    assert _labelled(back) == firing  # each with the time it started, not when delivered
+    assert _labelled(after) == firing
+    assert received == {"firing": len(firing), "resolved": len(resolved)}
+    assert pending_after == 0
+    run = ledger.add(
+        await account(
+            "Alertmanager down",
+            f"Alertmanager stopped while golive's clock ran 5 min ({failed:.0f} failed "
+            f"deliveries), restarted empty: {len(firing)} firing ({len(new)} new) and "
+            f"{len(resolved)} resolved delivered once each",
+            database_url,
+            len(landed),
+            kafka_bootstrap,
+            f"{topic}.dlq",
+            started,
+            failed_deliveries=int(failed),
+            alerts_firing=len(firing),
+            alerts_new_during_outage=len(new),
+            alerts_resolved_during_outage=len(resolved),
+            alerts_received_firing=int(received["firing"]),
+            alerts_received_resolved=int(received["resolved"]),
+        )
+    )
+    assert_nothing_lost(run)
+
+
+async def _all_sent(golive_alerts: Callable[[], Awaitable[list[dict[str, Any]]]]) -> bool:
+    alerts = await golive_alerts()
+    return bool(alerts) and all(a["lastSentAt"] for a in alerts)

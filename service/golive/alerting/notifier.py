@@ -16,6 +16,7 @@ import httpx
 from golive.alerting.alertmanager import AlertmanagerUnavailableError, post_alerts
 from golive.alerting.lifecycle import KEEP_RESOLVED, AlertState, delivered, due, payload, reconcile
 from golive.domain.alerts import Alert
+from golive.metrics.kpis import LeaderMetrics
 from golive.store.alerts import forget_resolved, load_alerts, save_alerts
 from golive.store.db import translated
 
@@ -29,10 +30,11 @@ class Notifier:
         client: httpx.AsyncClient,
         alertmanager_url: str | None,
         public_url: str,
+        metrics: LeaderMetrics,
     ) -> None:
         self.pool, self.client = pool, client
         self.alertmanager_url, self.public_url = alertmanager_url, public_url
-        self.delivery_failures = 0
+        self.metrics = metrics
 
     async def process(self, firing: list[Alert], now: datetime) -> dict[tuple[str, str], int]:
         """Record this evaluation's alerts, deliver what is due; return firing counts."""
@@ -51,6 +53,7 @@ class Notifier:
     async def _deliver(self, states: list[AlertState], now: datetime) -> list[AlertState]:
         assert self.alertmanager_url is not None
         outgoing = due(states, now)
+        self.metrics.alert_deliveries_pending.set(len(outgoing))
         if not outgoing:
             return []
         try:
@@ -58,9 +61,11 @@ class Notifier:
                 self.client, self.alertmanager_url, payload(outgoing, now, self.public_url)
             )
         except AlertmanagerUnavailableError as err:
-            self.delivery_failures += 1
+            self.metrics.alert_deliveries.labels("failed").inc()
             log.warning(
                 "Alertmanager did not take %d alert(s), retrying next time: %s", len(outgoing), err
             )
             return []
+        self.metrics.alert_deliveries.labels("delivered").inc()
+        self.metrics.alert_deliveries_pending.set(0)
         return delivered(outgoing, now)

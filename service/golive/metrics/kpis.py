@@ -59,11 +59,25 @@ class LeaderMetrics:
             "Published reports not yet taken by the webhook (leader only).",
             registry=registry,
         )
+        self.alert_deliveries = Counter(
+            "golive_alert_deliveries",
+            "Alertmanager deliveries (one POST of every alert state due), by outcome "
+            "(delivered, failed).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.alert_deliveries_pending = Gauge(
+            "golive_alert_deliveries_pending",
+            "Alert states (firing or resolved) due to Alertmanager that it has not taken "
+            "yet (leader only); retried every evaluation.",
+            registry=registry,
+        )
         # Every series exists from the start at 0, so increase() sees the first report.
         for period in get_args(PeriodKind):
             self.reports_published.labels(period)
         for outcome in ("delivered", "failed"):
             self.report_deliveries.labels(outcome)
+            self.alert_deliveries.labels(outcome)
 
 
 class KpiCollector(Collector):
