@@ -76,8 +76,17 @@ class EmbeddedBroker:
     through `asyncio.to_thread`.
     """
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        log_path: Path | None = None,
+        advertised_port: int | None = None,
+    ) -> None:
+        """`advertised_port`, for a broker behind a proxy on that port (tests put a TLS
+        terminator in front of Tansu): what Metadata tells clients to connect to. Default:
+        the listener's own port."""
         self.port = port if port is not None else free_port(HOST)
+        self.advertised_port = advertised_port if advertised_port is not None else self.port
         self.bootstrap_servers = f"{HOST}:{self.port}"
         self._log_path = log_path
         self._owns_log = log_path is None
@@ -94,14 +103,13 @@ class EmbeddedBroker:
         return self._log_path
 
     def command(self) -> list[str]:
-        url = f"tcp://{self.bootstrap_servers}"
         return [
             str(tansu_binary()),
             "broker",
             "--listener-url",
-            url,
+            f"tcp://{self.bootstrap_servers}",
             "--advertised-listener-url",
-            url,
+            f"tcp://{HOST}:{self.advertised_port}",
             "--storage-engine",
             "memory://tansu/",
         ]
@@ -145,7 +153,7 @@ class EmbeddedBroker:
                     f" log {self._log_path}:\n{log_tail(self._log_path)}"
                 )
             try:
-                kafka_probe(HOST, self.port, timeout=1.0)
+                kafka_probe(HOST, self.port, timeout=1.0, advertised_port=self.advertised_port)
                 return
             except (OSError, EmbeddedBrokerError) as exc:
                 last_error = exc
@@ -190,8 +198,9 @@ class EmbeddedBroker:
         self.stop()
 
 
-def kafka_probe(host: str, port: int, timeout: float) -> None:
-    """One Kafka round trip: ApiVersions v0, then Metadata v0 advertising `host:port`.
+def kafka_probe(host: str, port: int, timeout: float, advertised_port: int | None = None) -> None:
+    """One Kafka round trip: ApiVersions v0, then Metadata v0 advertising `host:port`
+    (`host:advertised_port` if given).
 
     Raises OSError if the port does not answer, EmbeddedBrokerError if it answers
     something other than a broker that advertises this very listener.
@@ -207,8 +216,9 @@ def kafka_probe(host: str, port: int, timeout: float) -> None:
             brokers = _metadata_brokers(body)
         except struct.error as exc:
             raise EmbeddedBrokerError(f"not a Kafka reply: {exc}") from exc
-        if (host, port) not in brokers:
-            raise EmbeddedBrokerError(f"broker advertises {brokers}, not {host}:{port}")
+        advertised = (host, port if advertised_port is None else advertised_port)
+        if advertised not in brokers:
+            raise EmbeddedBrokerError(f"broker advertises {brokers}, not {host}:{advertised[1]}")
 
 
 def _request(sock: socket.socket, api_key: int, correlation_id: int, payload: bytes) -> bytes:
