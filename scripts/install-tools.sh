@@ -7,7 +7,7 @@
 # scripts would otherwise start Prometheus on :9090 and Alertmanager on :9093.
 set -euo pipefail
 
-PACKAGES=(prometheus prometheus-alertmanager chromium fonts-dejavu-core curl docker-compose)
+PACKAGES=(prometheus prometheus-alertmanager chromium fonts-dejavu-core curl docker-compose openssl)
 POLICY=/usr/sbin/policy-rc.d
 # Debian names the Alertmanager binary prometheus-alertmanager; upstream names it alertmanager.
 ALERTMANAGER_NAMES=(alertmanager prometheus-alertmanager)
@@ -35,6 +35,7 @@ tools_present() {
         alertmanager_binary >/dev/null &&
         command -v chromium >/dev/null 2>&1 &&
         command -v curl >/dev/null 2>&1 &&
+        command -v openssl >/dev/null 2>&1 &&
         command -v docker-compose >/dev/null 2>&1 &&
         font_present
 }
