@@ -356,13 +356,25 @@ class Ingestor:
         log.warning("%s unavailable, retrying: %s: %s", component, type(err).__name__, err)
 
     def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
-        lags = {}
+        self.metrics.set_lag(
+            {
+                (tp.topic, tp.partition): max(0, end - position)
+                for tp, end, position in self._ends_and_positions(consumer)
+            }
+        )
+
+    def _ends_and_positions(
+        self, consumer: AIOKafkaConsumer
+    ) -> list[tuple[TopicPartition, int, int]]:
+        """(partition, log end as the last fetch reported it, position) of each assigned
+        partition for which both are known."""
+        known = []
         for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
+            end = consumer.highwater(tp)
             position = self._positions.get((tp.topic, tp.partition))
-            if highwater is not None and position is not None:
-                lags[(tp.topic, tp.partition)] = max(0, highwater - position)
-        self.metrics.set_lag(lags)
+            if end is not None and position is not None:
+                known.append((tp, end, position))
+        return known
 
     async def seek_to_stored(self, assigned: Sequence[TopicPartition], stop: asyncio.Event) -> None:
         """Position each assigned partition at the offset stored with the state."""
@@ -424,14 +436,12 @@ class Ingestor:
         and each record handled came with an end past its own offset.
         """
 
-        def shortened() -> dict[TopicPartition, int]:
-            found = {}
-            for tp in consumer.assignment():
-                end = consumer.highwater(tp)
-                position = self._positions.get((tp.topic, tp.partition))
-                if end is not None and position is not None and end < position:
-                    found[tp] = end
-            return found
+        def shortened() -> dict[TopicPartition, tuple[int, int]]:
+            return {
+                tp: (end, position)
+                for tp, end, position in self._ends_and_positions(consumer)
+                if end < position
+            }
 
         if not shortened():
             return
@@ -441,10 +451,9 @@ class Ingestor:
                 {
                     (tp.topic, tp.partition): (
                         0,
-                        f"the log ends at offset {end}, below the position "
-                        f"{self._positions[(tp.topic, tp.partition)]}",
+                        f"the log ends at offset {end}, below the position {position}",
                     )
-                    for tp, end in found.items()
+                    for tp, (end, position) in found.items()
                 },
                 stop,
             )
