@@ -130,10 +130,8 @@ async def find_conflicts(
     conflicts: list[Conflict] = []
     for item in refused:
         row = stored.get(item.event.key)
-        if row is None:  # inserted by a concurrent transaction and gone? keep it silent
-            duplicates.append(item)
-            continue
-        if _holds_same(row, item.event, item.payload):
+        # No row: inserted by a concurrent transaction and gone? Kept silent.
+        if row is None or _holds_same(row, item.event, item.payload):
             duplicates.append(item)
         else:
             where = (
