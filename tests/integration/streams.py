@@ -62,6 +62,19 @@ def record(doc: dict[str, Any], key: str, mode: str = "plain", team: str | None 
     return (key.encode(), json.dumps(doc).encode(), [])
 
 
+def deployment_value() -> bytes:
+    """One valid structured CloudEvent (a deployment five minutes ago), as a request body
+    or record value."""
+    doc = cdevent(
+        "service.deployed",
+        "checkout",
+        {"environment": {"id": "prod"}, "artifactId": "pkg:oci/checkout@1.0.0"},
+        id="deploy-checkout-1",
+        time=datetime.now(UTC) - timedelta(minutes=5),
+    )
+    return record(doc, "checkout", mode="structured")[1]
+
+
 def synthetic_stream(count: int, seed: int = 7) -> list[Record]:
     """`count` records: deployments, incidents, rollouts with progress, tasks, pipeline runs
     across 12 services and 5 teams, in all three modes, about 300 bytes each."""

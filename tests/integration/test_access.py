@@ -5,7 +5,6 @@ probes, /metrics and the OpenAPI document stay open for orchestrators and Promet
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from tests.integration.service import InProcess, running, service_env, wait_for
-from tests.integration.streams import cdevent, record
+from tests.integration.streams import deployment_value
 
 WRITE = "write-token-4f1c9a"
 READ = "read-token-8d2e7b"
@@ -26,17 +25,6 @@ PATH_VALUES = {"release_id": "r-1", "period": "daily", "label": "2026-11-23"}
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def event() -> bytes:
-    doc = cdevent(
-        "service.deployed",
-        "checkout",
-        {"environment": {"id": "prod"}, "artifactId": "pkg:oci/checkout@1.0.0"},
-        id="deploy-checkout-1",
-        time=datetime.now(UTC) - timedelta(minutes=5),
-    )
-    return record(doc, "checkout", mode="structured")[1]
 
 
 @pytest_asyncio.fixture
@@ -115,10 +103,12 @@ async def test_the_write_endpoint_takes_only_the_write_token(guarded: InProcess)
     headers = {"Content-Type": STRUCTURED}
     async with httpx.AsyncClient(base_url=guarded.url, timeout=30) as client:
         for auth in ({}, bearer(WRITE + "x"), bearer(READ), bearer(WRITE[:-1])):
-            refused = await client.post(url, content=event(), headers=headers | auth)
+            refused = await client.post(url, content=deployment_value(), headers=headers | auth)
             assert refused.status_code == 401, auth
             assert refused.headers["WWW-Authenticate"] == CHALLENGE
-        accepted = await client.post(url, content=event(), headers=headers | bearer(WRITE))
+        accepted = await client.post(
+            url, content=deployment_value(), headers=headers | bearer(WRITE)
+        )
     assert accepted.status_code == 202, accepted.text
 
 

@@ -13,7 +13,6 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,7 +21,7 @@ import httpx
 import pytest
 
 from tests.integration.service import free_port, service_env, wait_for
-from tests.integration.streams import cdevent, record
+from tests.integration.streams import deployment_value
 
 DB_PASSWORD = "dbpass-S3CRET-2f8a"
 WRITE = "write-S3CRET-9c1d"
@@ -108,7 +107,7 @@ async def exercise(url: str) -> list[str]:
             (READ, b"{}"),
             (WRITE, b'{"specversion": "1.0"}'),
             (WRITE, b"not json"),
-            (WRITE, valid_event()),
+            (WRITE, deployment_value()),
         ]:
             response = await client.post(
                 "/api/v1/events",
@@ -120,17 +119,6 @@ async def exercise(url: str) -> list[str]:
             )
             answers.append(f"POST {response.status_code} {response.headers} {response.text}")
     return answers
-
-
-def valid_event() -> bytes:
-    doc = cdevent(
-        "service.deployed",
-        "checkout",
-        {"environment": {"id": "prod"}, "artifactId": "pkg:oci/checkout@1.0.0"},
-        id="deploy-checkout-1",
-        time=datetime.now(UTC) - timedelta(minutes=5),
-    )
-    return record(doc, "checkout", mode="structured")[1]
 
 
 def assert_no_secret(where: str, text: str) -> None:
