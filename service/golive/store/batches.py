@@ -4,12 +4,13 @@ Inside the transaction:
 1. insert the decoded events into `events`; the unique (source, id) index drops
    duplicates, and only the rows actually inserted are applied. A row the index
    refused is compared with the stored event (only those rows are read back): the same
-   CDEvent again is a duplicate, a different one under a used id is a conflict, handed
-   to `on_conflicts` before the transaction commits (the consumer dead-letters it);
+   CDEvent again is a duplicate, a different one under a used id is a conflict;
 2. lock and load the entities those new events touch, fold the events with the pure
    reducer, write the entities back;
 3. count the new events by type;
-4. move each partition's stored offset forward (never back).
+4. move each partition's stored offset forward (never back);
+5. hand the conflicts to `on_conflicts` (the consumer dead-letters them), last, so that
+   only a commit that fails can make them go out twice.
 Either all of it commits or none of it does: a crash replays the batch, the events
 table recognises what was applied, and the state changes exactly once.
 """
@@ -274,9 +275,11 @@ async def write_batch(
         result.conflicts.extend(conflicts)
         for item in duplicates:
             result.duplicates[item.event.name] += 1
-        if result.conflicts and on_conflicts is not None:
-            await on_conflicts(result.conflicts)
         await apply_events(conn, new, catalog)
         await store_offsets(conn, group_id, offsets)
+        # Last: a batch refused above is rolled back and retried (or isolated) without its
+        # conflicts having been handed over, so they are not handed over twice.
+        if result.conflicts and on_conflicts is not None:
+            await on_conflicts(result.conflicts)
     result.applied.update(e.name for e in new)
     return result
