@@ -197,6 +197,7 @@ def run_command(_args: argparse.Namespace) -> int:
 
     settings = _settings()
     logs.configure(settings.log_level, settings.secret_values())
+    app.tune_garbage_collector()
     return asyncio.run(app.run(settings))
 
 
