@@ -101,6 +101,15 @@ def _with_seen(seen: AbstractSet[V], key: V) -> AbstractSet[V]:
     return frozenset(seen) | {key}
 
 
+def _evolve(state: State, **changes: Any) -> State:
+    """`replace(state, **changes)`, or `state` itself when every change is the value it
+    holds already: in a fold the maps are written in place, so most are (a State copy per
+    event was a fifth of the reducer's time, docs/performance.md)."""
+    if all(getattr(state, name) is value for name, value in changes.items()):
+        return state
+    return replace(state, **changes)
+
+
 def _begin_fold(state: State) -> State:
     """`state`, with maps and a `seen` set that a fold over many events owns: copies that
     the reducers then write in place. The states a fold goes through share them, so only
@@ -205,7 +214,7 @@ def apply(state: State, event: Event, catalog: Catalog = EMPTY_CATALOG) -> State
     """The state after `event`; unchanged if the event was already applied."""
     if event.key in state.seen:
         return state
-    state = replace(
+    state = _evolve(
         state,
         seen=_with_seen(state.seen, event.key),
         event_counts=_put(
@@ -214,7 +223,7 @@ def apply(state: State, event: Event, catalog: Catalog = EMPTY_CATALOG) -> State
     )
     team = attribute_team(event, catalog)
     if team is not None:
-        state = replace(
+        state = _evolve(
             state, teams=_put(state.teams, team, _touch(state.teams.get(team), team, event))
         )
     if _ecs_service_event(event):
@@ -232,21 +241,25 @@ def apply_all(
     """`apply` each event in turn; `after_each` sees each event with the state it leaves.
     Returns the very `state` it was given when no event was new."""
     state = state or State()
-    start = current = _begin_fold(state)
+    current = _begin_fold(state)
     for event in events:
         current = apply(current, event, catalog)
         if after_each is not None:
             after_each(event, current)
-    return state if current is start else _end_fold(current)
+    # A fold writes its maps in place, so `current` may be its first state however many
+    # events it applied: the `seen` set tells whether any was new.
+    return state if len(current.seen) == len(state.seen) else _end_fold(current)
 
 
 def _touch(team: Team | None, name: str, event: Event) -> Team:
-    team = team or Team(name)
-    return replace(
-        team,
-        first_activity=earliest(team.first_activity, event.time),
-        last_activity=latest(team.last_activity, event.time),
-        events=team.events + 1,
+    if team is None:
+        return Team(name, event.time, event.time, 1)
+    # Built directly, not with `replace`: this runs for nearly every event.
+    return Team(
+        name,
+        earliest(team.first_activity, event.time),
+        latest(team.last_activity, event.time),
+        team.events + 1,
     )
 
 
@@ -274,7 +287,7 @@ def _release(state: State, event: Event, _team: str | None) -> State:
             )
     elif isinstance(c, ReleaseClosed):
         release = release.merge(stamp, status=c.outcome, closed_at=event.time)
-    return replace(state, releases=_put(state.releases, release.id, release))
+    return _evolve(state, releases=_put(state.releases, release.id, release))
 
 
 def _task(state: State, event: Event, team: str | None) -> State:
@@ -313,7 +326,7 @@ def _task(state: State, event: Event, team: str | None) -> State:
     if fields.get("status") == "in_progress":
         task = replace(task, started_at=earliest(task.started_at, event.time))
     # A task may name a release before it is planned; `known_releases` lists those too.
-    return replace(state, tasks=_put(state.tasks, task.id, task))
+    return _evolve(state, tasks=_put(state.tasks, task.id, task))
 
 
 # --- rollouts -------------------------------------------------------------------------------
@@ -344,7 +357,7 @@ def _rollout(state: State, event: Event, _team: str | None) -> State:
     rollout = replace(rollout, last_event_at=latest(rollout.last_event_at, event.time))
     # A finished rollout is a deployment signal, derived from the entity when KPIs are
     # computed (`delivery.rollout_signals`): its service may be known only later.
-    return replace(state, rollouts=_put(state.rollouts, rollout.id, rollout))
+    return _evolve(state, rollouts=_put(state.rollouts, rollout.id, rollout))
 
 
 def _ecs_service(state: State, event: Event, catalog: Catalog) -> State:
@@ -364,13 +377,13 @@ def _ecs_service(state: State, event: Event, catalog: Catalog) -> State:
     for rollout_id, rollout in ecs.rollouts(fleet, settings).items():
         if rollouts.get(rollout_id) != rollout:
             rollouts = _put(rollouts, rollout_id, rollout)
-    return replace(state, fleets=_put(state.fleets, fleet.id, fleet), rollouts=rollouts)
+    return _evolve(state, fleets=_put(state.fleets, fleet.id, fleet), rollouts=rollouts)
 
 
 def _add_signal(state: State, service: str, environment: str, signal: Signal) -> State:
     key = (service, environment)
     timeline = state.timelines.get(key) or Timeline(service, environment)
-    return replace(state, timelines=_put(state.timelines, key, timeline.with_signal(signal)))
+    return _evolve(state, timelines=_put(state.timelines, key, timeline.with_signal(signal)))
 
 
 # --- deliveries: services, incidents, changes, artifacts ------------------------------------
@@ -412,7 +425,7 @@ def _incident(state: State, event: Event, _team: str | None) -> State:
         incident = replace(incident, detected_at=earliest(incident.detected_at, event.time))
     # Its signals are derived from the entity (see `delivery.incident_signals`), so a
     # service named by a later event moves them: placement never depends on arrival order.
-    return replace(state, incidents=_put(state.incidents, incident.id, incident))
+    return _evolve(state, incidents=_put(state.incidents, incident.id, incident))
 
 
 def _change(state: State, event: Event, _team: str | None) -> State:
@@ -424,7 +437,7 @@ def _change(state: State, event: Event, _team: str | None) -> State:
         change = replace(change, created_at=earliest(change.created_at, event.time))
     elif event.kind.predicate == "merged":
         change = replace(change, merged_at=earliest(change.merged_at, event.time))
-    return replace(state, changes=_put(state.changes, change.id, change))
+    return _evolve(state, changes=_put(state.changes, change.id, change))
 
 
 def _artifact(state: State, event: Event, _team: str | None) -> State:
@@ -436,7 +449,7 @@ def _artifact(state: State, event: Event, _team: str | None) -> State:
     artifact = replace(
         artifact, changes=changes, first_seen=earliest(artifact.first_seen, event.time)
     )
-    return replace(state, artifacts=_put(state.artifacts, artifact.id, artifact))
+    return _evolve(state, artifacts=_put(state.artifacts, artifact.id, artifact))
 
 
 Reducer = Callable[[State, Event, str | None], State]
