@@ -17,7 +17,9 @@ from typing import Any
 
 import orjson
 
-_LONG_INTEGER = re.compile(r"\d{19}")
+# ASCII digits only, as JSON numbers are: `\d` also matches other scripts' digits, and
+# costs a third more a record.
+_LONG_INTEGER = re.compile(r"[0-9]{19}")
 
 
 def loads(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from golive.contract.errors import RejectedError, RejectionKind
@@ -38,11 +39,12 @@ class EventType:
     subject: str
     predicate: str
     version: str
+    # `subject.predicate`, e.g. `service.deployed` or `golive-rollout.started`: read
+    # several times per event, so made once.
+    name: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def name(self) -> str:
-        """`subject.predicate`, e.g. `service.deployed` or `golive-rollout.started`."""
-        return f"{self.subject}.{self.predicate}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"{self.subject}.{self.predicate}")
 
 
 # The golive custom types and whether each is known; see DESIGN section 8.
@@ -129,6 +131,7 @@ def metric_type_label(name: str) -> str:
     return name if known else "other"
 
 
+@functools.lru_cache(maxsize=4096)  # a stream holds few types; errors are not cached
 def parse_type(type_: str) -> EventType:
     """Parse an event type string, or raise `RejectedError` saying what is wrong with it."""
     if not type_.startswith((CDEVENTS_PREFIX, CUSTOM_PREFIX)):
