@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -53,10 +54,23 @@ CLOSE_TIMEOUT = 3.0
 BROKER_PROBE_INTERVAL = 5.0
 # Headers kept in the events table: the CloudEvents ones and the content type.
 KEPT_HEADER_PREFIXES = ("ce_", "content-type")
+# Records decoded between two yields to the event loop (about 2 ms of work).
+DECODE_SLICE = 100
 
 
 class Stopping(Exception):
     """The service is stopping while a retry loop was waiting."""
+
+
+@dataclass(slots=True)
+class Fetched:
+    """A batch as fetched (records by partition), decoded."""
+
+    batch: dict[TopicPartition, list[Any]]
+    generation: int  # `Ingestor._generation` when the fetch began
+    incoming: list[IncomingEvent] = field(default_factory=list)
+    letters: list[DeadLetter] = field(default_factory=list)
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next, by partition
 
 
 class Backoff:
@@ -110,27 +124,66 @@ class Ingestor:
             log.info(
                 "consuming %s as group %s", self.settings.kafka_topics, self.settings.kafka_group_id
             )
-            backoff = Backoff(stop)
-            while not stop.is_set():
-                generation = self._generation
-                try:
-                    batch = await self._fetch(consumer, stop)
-                except BROKER_ERRORS as err:
-                    self._failed("broker", err)
-                    await backoff.wait()
-                    continue
-                backoff.reset()
-                self.health.report("broker", True)
-                await self._follow_shortened_logs(consumer, stop)
-                if batch:
-                    await self._handle(consumer, producer, batch, stop, generation)
-                self._update_lag(consumer)
+            await self._consume(consumer, producer, stop)
         except Stopping:
             pass
         finally:
             self.health.report("consuming", False, "stopped")
             await _close(consumer, producer)
             log.info("consumer closed")
+
+    async def _consume(
+        self, consumer: AIOKafkaConsumer, producer: Any, stop: asyncio.Event
+    ) -> None:
+        """Fetch, decode and write batches until `stop`. The next batch is fetched and
+        decoded while the one in hand is written: decoding is a third of ingest's CPU,
+        and it then runs while this process waits on Postgres (docs/performance.md)."""
+        backoff = Backoff(stop)
+        ahead: asyncio.Task[Fetched] | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    fetched = await (ahead or self._fetch_and_decode(consumer, stop))
+                except BROKER_ERRORS as err:
+                    self._failed("broker", err)
+                    await backoff.wait()
+                    continue
+                finally:
+                    ahead = None
+                backoff.reset()
+                self.health.report("broker", True)
+                await self._follow_shortened_logs(consumer, stop)
+                if fetched.batch:
+                    # Not before the check above: it may seek, and a fetch in flight then
+                    # would belong to neither side of the seek. Nor for a stale batch, whose
+                    # handling seeks: the fetch ahead would be stale too.
+                    if fetched.generation == self._generation:
+                        ahead = asyncio.create_task(self._fetch_and_decode(consumer, stop))
+                    await self._handle(consumer, producer, fetched, stop)
+                self._update_lag(consumer)
+        finally:
+            if ahead is not None:
+                # Fetched but not handled: fetched again from the stored offsets by
+                # whoever consumes these partitions next.
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Stopping, *BROKER_ERRORS):
+                    await ahead
+
+    async def _fetch_and_decode(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> Fetched:
+        # Taken before the fetch: a batch fetched across a rebalance is stale (`_handle`).
+        generation = self._generation
+        batch = await self._fetch(consumer, stop)
+        fetched = Fetched(batch, generation)
+        not_after = self.clock.now() + self.settings.max_clock_skew
+        for tp, records in batch.items():
+            for start in range(0, len(records), DECODE_SLICE):
+                for record in records[start : start + DECODE_SLICE]:
+                    self._decode(tp, record, fetched.incoming, fetched.letters, not_after)
+                # Let the batch being written go on between slices: its round trips to
+                # Postgres come back while this decodes.
+                await asyncio.sleep(0)
+            fetched.offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
+        return fetched
 
     async def _fetch(
         self, consumer: AIOKafkaConsumer, stop: asyncio.Event
@@ -167,24 +220,17 @@ class Ingestor:
     # --- one batch -----------------------------------------------------------------------
 
     async def _handle(
-        self,
-        consumer: AIOKafkaConsumer,
-        producer: Any,
-        batch: dict[TopicPartition, list[Any]],
-        stop: asyncio.Event,
-        generation: int,
+        self, consumer: AIOKafkaConsumer, producer: Any, fetched: Fetched, stop: asyncio.Event
     ) -> None:
         started = self.clock.monotonic()
-        incoming: list[IncomingEvent] = []
-        letters: list[DeadLetter] = []
-        offsets: dict[tuple[str, int], int] = {}
-        not_after = self.clock.now() + self.settings.max_clock_skew
-        for tp, records in batch.items():
-            for record in records:
-                self._decode(tp, record, incoming, letters, not_after)
-            offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
+        batch, incoming, letters, offsets = (
+            fetched.batch,
+            fetched.incoming,
+            fetched.letters,
+            fetched.offsets,
+        )
         async with self._batch_lock:
-            if generation != self._generation:
+            if fetched.generation != self._generation:
                 # Partitions were reassigned after this batch was fetched, so it may come
                 # from before or after their seek: drop it and seek again to the offsets
                 # stored with the state, from where its records are fetched again.
