@@ -41,8 +41,10 @@ from typing import Any
 
 import aiokafka
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.databases import scratch_database
 from bench.fixtures import Record, stream
@@ -323,6 +325,30 @@ async def latency(
     }
 
 
+async def process_costs(listen: str) -> dict[str, float]:
+    """What golive's own histograms say: the mean time a batch took to store and commit,
+    and the leader's evaluations (each holds the event loop ingest shares: the tail of
+    the latency)."""
+    async with httpx.AsyncClient(trust_env=False) as client:
+        text = (await client.get(f"http://{listen}/metrics")).text
+    sums: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.endswith(("_sum", "_count")) and not sample.labels:
+                sums[sample.name] = sample.value
+
+    def mean(name: str) -> float:
+        count = sums.get(f"{name}_count", 0.0)
+        return sums.get(f"{name}_sum", 0.0) / count if count else 0.0
+
+    return {
+        "batches": sums.get("golive_batch_duration_seconds_count", 0.0),
+        "batch_mean_seconds": mean("golive_batch_duration_seconds"),
+        "evaluations": sums.get("golive_evaluation_duration_seconds_count", 0.0),
+        "evaluation_mean_seconds": mean("golive_evaluation_duration_seconds"),
+    }
+
+
 def process_memory(pid: int) -> dict[str, float]:
     status = Path(f"/proc/{pid}/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
@@ -384,6 +410,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                 conn, bootstrap, TOPIC, live, args.rate
                             )
                             result["golive"]["process"] = process_memory(process.pid)
+                            result["golive"]["costs"] = await process_costs(
+                                env["GOLIVE_HTTP_LISTEN"]
+                            )
                         except BaseException:
                             print(log.read_text()[-4000:], file=sys.stderr)
                             raise
@@ -421,6 +450,7 @@ def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def summary(result: dict[str, Any]) -> str:
     m, p = result["machine"], result["produce"]
     raw, golive, lat = result["raw"], result["golive"], result["latency"]
+    costs = golive["costs"]
     rows = [
         (
             "produce",
@@ -440,6 +470,12 @@ def summary(result: dict[str, Any]) -> str:
             "golive process",
             f"peak RSS {golive['process']['peak_rss_mib']:.0f} MiB, "
             f"CPU {golive['process']['cpu_seconds']:.1f} s",
+        ),
+        (
+            "golive's own histograms",
+            f"{costs['batches']:,.0f} batches, {costs['batch_mean_seconds'] * 1000:,.0f} ms "
+            f"each; {costs['evaluations']:,.0f} leader evaluations, "
+            f"{costs['evaluation_mean_seconds'] * 1000:,.0f} ms each",
         ),
     ]
     width = max(len(name) for name, _ in rows)
