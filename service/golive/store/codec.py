@@ -10,6 +10,7 @@ default, so a field added later does not break rows written before it.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass
@@ -88,10 +89,57 @@ def encode_text(entity: Entity) -> str:
 
 
 def _record(record: DataclassInstance) -> dict[str, object]:
-    return {f.name: _json(getattr(record, f.name)) for f in fields(record)}
+    return {name: _json(getattr(record, name)) for name in _field_names(type(record))}
+
+
+@functools.cache
+def _field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def _json(value: object) -> object:
+    # The common types by exact type first: one dict lookup instead of a run of
+    # isinstance checks (`Mapping` is an ABC, slow to check), for the signals, samples
+    # and stamps of every document a batch writes back.
+    plain = _PLAIN.get(type(value))
+    if plain is not None:
+        return plain(value)
+    return _json_of_any(value)
+
+
+def _same(value: object) -> object:
+    return value
+
+
+def _json_datetime(value: datetime) -> str:
+    if value.utcoffset() is None:
+        raise ValueError(f"cannot store naive datetime {value.isoformat()}")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _json_list(value: tuple[object, ...] | list[object]) -> list[object]:
+    return [_json(v) for v in value]
+
+
+def _json_dict(value: Mapping[object, object]) -> dict[str, object]:
+    return {str(k): _json(v) for k, v in value.items()}
+
+
+_PLAIN: dict[type, Callable[[Any], object]] = {
+    str: _same,
+    int: _same,
+    bool: _same,
+    type(None): _same,
+    datetime: _json_datetime,
+    tuple: _json_list,
+    list: _json_list,
+    dict: _json_dict,
+    Signal: _record,
+    Sample: _record,
+}
+
+
+def _json_of_any(value: object) -> object:
     # Every field type of the model is one of these; anything new fails loudly here.
     match value:
         case Enum():
@@ -103,15 +151,13 @@ def _json(value: object) -> object:
                 raise ValueError(f"cannot store non-finite number {value!r}")
             return value
         case datetime():
-            if value.utcoffset() is None:
-                raise ValueError(f"cannot store naive datetime {value.isoformat()}")
-            return value.astimezone(UTC).isoformat(timespec="microseconds")
+            return _json_datetime(value)
         case tuple() | list():
-            return [_json(v) for v in value]
+            return _json_list(value)
         case frozenset():
             return [_json(v) for v in sorted(value)]
         case Mapping():
-            return {str(k): _json(v) for k, v in value.items()}
+            return _json_dict(value)
         case BaseModel():
             return _json(value.model_dump())
         case _ if is_dataclass(value) and not isinstance(value, type):
