@@ -36,7 +36,8 @@ class IngestMetrics:
         )
         self.batch_duration = Histogram(
             names.BATCH_DURATION_SECONDS,
-            "Seconds to store and commit one consumer batch (decoded while the one before was written).",
+            "Seconds to store and commit one consumer batch "
+            "(decoded while the one before was written).",
             buckets=BATCH_BUCKETS,
             registry=registry,
         )

@@ -17,12 +17,12 @@ table recognises what was applied, and the state changes exactly once.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from golive import fastjson
 from golive.contract import Event, Rejection, decode_record
 from golive.domain.catalog import Catalog
 from golive.domain.state import ENTITY_FIELDS, State, derived_touches, touches
@@ -100,7 +100,7 @@ async def insert_events(
         [i.event.team for i in incoming],
         [i.payload for i in incoming],
         # JSON text, not lists: asyncpg would read nested lists as a 2-D array.
-        [json.dumps([list(h) for h in i.headers]) for i in incoming],
+        [fastjson.dumps_finite(i.headers) for i in incoming],
         [i.topic for i in incoming],
         [i.partition for i in incoming],
         [i.offset for i in incoming],
