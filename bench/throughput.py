@@ -5,14 +5,15 @@
    `--partitions` partitions on a local broker (Tansu, memory storage).
 2. **Raw baseline**: a bare aiokafka consumer, assigned every partition from the start,
    reads them and `json.loads` each value: events/s from the first record to the last.
-3. **golive end to end**: `golive run` (a child process, as deployed) on a fresh
-   database consumes the same records (decode, dedupe, apply, commit state and
-   offsets): events/s from the first batch committed to the last, and the ratio to (2).
+3. **golive end to end**: `golive run` (a child process, as deployed; `--instances` of
+   them in one consumer group, to measure scaling out) on a fresh database consumes the
+   same records (decode, dedupe, apply, commit state and offsets): events/s from the
+   first batch committed to the last, and the ratio to (2).
 4. **Latency**: with golive caught up, `--latency-events` more records produced at
    `--rate` events/s; each one's latency runs from its send to the moment golive's
    stored offset for its partition passes it (the offsets commit in the transaction that
    commits the state; Postgres is polled every 5 ms): p50, p99, max.
-5. **Peak RSS** of the golive process (VmHWM), and its CPU time.
+5. **Peak RSS** of the golive process (VmHWM; the largest, with several), and CPU time.
 
 The broker, the database and the process are stopped or dropped at the end, also on
 error or Ctrl-C. Progress goes to stderr, the summary to stdout, the result to
@@ -77,6 +78,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-events", type=int, default=30_000, help="records for (4)")
     parser.add_argument("--rate", type=float, default=2_000.0, help="offered rate in (4)")
     parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument(
+        "--instances", type=int, default=1, help="golive run processes in one consumer group"
+    )
     parser.add_argument("--services", type=int, default=500)
     parser.add_argument("--teams", type=int, default=50)
     parser.add_argument(
@@ -93,6 +97,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.events < 1000 or args.latency_events < 100 or args.rate <= 0:
         parser.error("--events >= 1000, --latency-events >= 100 and --rate > 0")
+    if not 1 <= args.instances <= args.partitions:
+        parser.error("--instances from 1 to --partitions (an instance without one idles)")
     return args
 
 
@@ -193,20 +199,28 @@ def catalog_toml(mix: Mix) -> str:
 
 
 @contextlib.contextmanager
-def golive_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "golive", "run"],
-            env={**os.environ, **env},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
+def golive_processes(
+    envs: Sequence[dict[str, str]], log: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    processes: list[subprocess.Popen[bytes]] = []
     try:
-        yield process
+        with log.open("ab") as sink:
+            for env in envs:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "golive", "run"],
+                        env={**os.environ, **env},
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=sink,
+                    )
+                )
+        yield processes
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
             try:
                 process.wait(30)
             except subprocess.TimeoutExpired:
@@ -224,14 +238,15 @@ async def committed(conn: asyncpg.Connection, topic: str) -> dict[int, int]:
 
 
 async def end_to_end(
-    conn: asyncpg.Connection, process: subprocess.Popen[bytes], topic: str, count: int
+    conn: asyncpg.Connection, processes: Sequence[subprocess.Popen[bytes]], topic: str, count: int
 ) -> dict[str, float]:
     """Wait for golive to commit `count` records; rate from the first commit to the last."""
     first_at, first_done = 0.0, 0
     deadline = time.perf_counter() + max(600.0, count / 500)
     while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"golive exited with code {process.returncode}: see its log")
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"golive exited with code {process.returncode}: see its log")
         done = sum((await committed(conn, topic)).values())
         now = time.perf_counter()
         if done and not first_at:
@@ -325,17 +340,18 @@ async def latency(
     }
 
 
-async def process_costs(listen: str) -> dict[str, float]:
-    """What golive's own histograms say: the mean time a batch took to store and commit,
-    and the leader's evaluations (each holds the event loop ingest shares: the tail of
-    the latency)."""
-    async with httpx.AsyncClient(trust_env=False) as client:
-        text = (await client.get(f"http://{listen}/metrics")).text
+async def process_costs(listens: Sequence[str]) -> dict[str, float]:
+    """What golive's own histograms say, over all instances: the mean time a batch took
+    to store and commit, and the leader's evaluations (each holds the event loop ingest
+    shares: the tail of the latency)."""
     sums: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name.endswith(("_sum", "_count")) and not sample.labels:
-                sums[sample.name] = sample.value
+    async with httpx.AsyncClient(trust_env=False) as client:
+        for listen in listens:
+            text = (await client.get(f"http://{listen}/metrics")).text
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name.endswith(("_sum", "_count")) and not sample.labels:
+                        sums[sample.name] = sums.get(sample.name, 0.0) + sample.value
 
     def mean(name: str) -> float:
         count = sums.get(f"{name}_count", 0.0)
@@ -346,6 +362,17 @@ async def process_costs(listen: str) -> dict[str, float]:
         "batch_mean_seconds": mean("golive_batch_duration_seconds"),
         "evaluations": sums.get("golive_evaluation_duration_seconds_count", 0.0),
         "evaluation_mean_seconds": mean("golive_evaluation_duration_seconds"),
+    }
+
+
+def processes_memory(pids: Sequence[int]) -> dict[str, float]:
+    """The largest peak RSS (the target is per process), CPU seconds of them all."""
+    each = [process_memory(pid) for pid in pids]
+    return {
+        "peak_rss_mib": max(m["peak_rss_mib"] for m in each),
+        "rss_mib": max(m["rss_mib"] for m in each),
+        "cpu_seconds": sum(m["cpu_seconds"] for m in each),
+        "instances": len(each),
     }
 
 
@@ -387,32 +414,33 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             with tempfile.TemporaryDirectory(prefix="golive-bench-") as scratch:
                 catalog = Path(scratch) / "catalog.toml"
                 catalog.write_text(catalog_toml(mix))
-                env = {
+                shared = {
                     "GOLIVE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                     "GOLIVE_KAFKA_TOPICS": TOPIC,
                     "GOLIVE_KAFKA_GROUP_ID": GROUP,
                     "GOLIVE_KAFKA_DLQ_TOPIC": f"{TOPIC}.dlq",
                     "GOLIVE_DATABASE_URL": dsn,
-                    "GOLIVE_HTTP_LISTEN": f"127.0.0.1:{free_port('127.0.0.1')}",
                     "GOLIVE_CATALOG_FILE": str(catalog),
                     "GOLIVE_LOG_LEVEL": "WARNING",
                 }
+                listens = [f"127.0.0.1:{free_port('127.0.0.1')}" for _ in range(args.instances)]
+                envs = [{**shared, "GOLIVE_HTTP_LISTEN": listen} for listen in listens]
                 log = Path(scratch) / "golive.log"
                 conn = await asyncpg.connect(dsn)
                 try:
-                    with golive_process(env, log) as process:
+                    with golive_processes(envs, log) as processes:
                         say("golive end to end: golive run consumes the same records")
                         try:
-                            result["golive"] = await end_to_end(conn, process, TOPIC, len(bulk))
+                            result["golive"] = await end_to_end(conn, processes, TOPIC, len(bulk))
                             say(f"golive: {result['golive']['events_per_second']:,.0f} events/s")
                             say(f"latency: {len(live):,} records at {args.rate:,.0f} events/s")
                             result["latency"] = await latency(
                                 conn, bootstrap, TOPIC, live, args.rate
                             )
-                            result["golive"]["process"] = process_memory(process.pid)
-                            result["golive"]["costs"] = await process_costs(
-                                env["GOLIVE_HTTP_LISTEN"]
+                            result["golive"]["process"] = processes_memory(
+                                [p.pid for p in processes]
                             )
+                            result["golive"]["costs"] = await process_costs(listens)
                         except BaseException:
                             print(log.read_text()[-4000:], file=sys.stderr)
                             raise
@@ -459,7 +487,12 @@ def summary(result: dict[str, Any]) -> str:
         ),
         ("raw consumer (read + json.loads)", f"{raw['events_per_second']:,.0f} events/s"),
         (
-            "golive end to end",
+            "golive end to end"
+            + (
+                f", {result['parameters']['instances']} instances"
+                if result["parameters"]["instances"] > 1
+                else ""
+            ),
             f"{golive['events_per_second']:,.0f} events/s ({result['ratio_to_raw']:.2f} of raw)",
         ),
         (
@@ -467,9 +500,14 @@ def summary(result: dict[str, Any]) -> str:
             f"p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms",
         ),
         (
-            "golive process",
+            "golive process" if golive["process"]["instances"] == 1 else "golive processes",
             f"peak RSS {golive['process']['peak_rss_mib']:.0f} MiB, "
-            f"CPU {golive['process']['cpu_seconds']:.1f} s",
+            f"CPU {golive['process']['cpu_seconds']:.1f} s"
+            + (
+                f" ({golive['process']['instances']:.0f} instances: largest RSS, total CPU)"
+                if golive["process"]["instances"] > 1
+                else ""
+            ),
         ),
         (
             "golive's own histograms",
