@@ -592,7 +592,13 @@ async def _unless_stopped(awaitable: Awaitable[T], stop: asyncio.Event) -> T | N
     """`awaitable`'s result, or None if the service stops first (it is then cancelled)."""
     running = asyncio.ensure_future(awaitable)
     stopping = asyncio.ensure_future(stop.wait())
-    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    try:
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        # Cancelled itself (the fetch ahead, when ingest stops): nothing left running.
+        running.cancel()
+        stopping.cancel()
+        raise
     stopping.cancel()
     if not running.done():
         running.cancel()
