@@ -8,6 +8,7 @@ from typing import Any
 
 from golive.contract import Event, decode_record
 from golive.domain.catalog import parse_catalog
+from tests.fixtures.cloudevents import structured
 from tests.integration.streams import cdevent
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a Friday
@@ -28,14 +29,7 @@ def ev(
 ) -> Event:
     doc = cdevent(type_, subject, content, id=f"{type_}-{subject}-{time.isoformat()}", time=time)
     if team:
-        doc = {
-            "specversion": "1.0",
-            "id": doc["context"]["id"],
-            "source": "/ci",
-            "type": doc["context"]["type"],
-            "team": team,
-            "data": doc,
-        }
+        doc = structured(doc, team=team)
     value = json.dumps(doc).encode()
     event = decode_record(value)
     assert isinstance(event, Event), event

@@ -82,8 +82,14 @@ async def running(env: Mapping[str, str], clock: Clock | None = None) -> AsyncIt
 async def _serving(service: InProcess) -> bool:
     if service.task.done():
         service.task.result()
+    return await answers_health(service.url, timeout=10)
+
+
+async def answers_health(url: str, timeout: float = 5) -> bool:
+    """Whether the golive at `url` serves: `/healthz` answers 200."""
     try:
-        return (await service.get("/healthz")).status_code == 200
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            return (await client.get(f"{url}/healthz")).status_code == 200
     except httpx.HTTPError:
         return False
 

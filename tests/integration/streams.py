@@ -7,6 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.fixtures.cloudevents import structured
 from tests.integration.kafka import Record
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -38,15 +39,7 @@ def record(doc: dict[str, Any], key: str, mode: str = "plain", team: str | None 
     """Encode a CDEvent as a record in the given mode (plain, structured or binary)."""
     ctx = doc["context"]
     if mode == "structured":
-        envelope = {
-            "specversion": "1.0",
-            "id": ctx["id"],
-            "source": ctx["source"],
-            "type": ctx["type"],
-            "data": doc,
-        }
-        if team:
-            envelope["team"] = team
+        envelope = structured(doc, **({"team": team} if team else {}))
         return (key.encode(), json.dumps(envelope).encode(), [])
     if mode == "binary":
         headers = [

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fixtures.cloudevents import structured
 from tests.fixtures.hostile import cdevent as hostile_cdevent
-from tests.fixtures.hostile import corpus, structured, with_field
+from tests.fixtures.hostile import corpus, with_field
 from tests.integration.service import running, service_env, wait_for
 from tests.unit.test_decode_fuzz import JSON, PATHS
 

@@ -18,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-
 from golive.contract import Event, decode_record
 from golive.embedded.broker import EmbeddedBroker
 from tests.conftest import conformance_files
+from tests.fixtures import cloudevents
 from tests.integration.kafka import assigned_consumer, consume
 from tests.integration.service import (
     InProcess,
@@ -36,15 +37,7 @@ BATCH = "application/cloudevents-batch+json"
 
 
 def structured(doc: dict[str, Any]) -> dict[str, Any]:
-    ctx = doc["context"]
-    return {
-        "specversion": "1.0",
-        "id": ctx["id"],
-        "source": ctx["source"],
-        "type": ctx["type"],
-        "datacontenttype": "application/json",
-        "data": doc,
-    }
+    return cloudevents.structured(doc, datacontenttype="application/json")
 
 
 def deployed(n: int, service: str = "checkout") -> dict[str, Any]:

@@ -11,12 +11,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 from golive.demo.scenario import demo_catalog_path, scenario
 from tests.integration.kafka import produce
-from tests.integration.service import service_env, spawn, wait_consumed, wait_for
+from tests.integration.service import answers_health, service_env, spawn, wait_consumed, wait_for
 
 TOKEN = "openapi-test-token"
 # A fixed seed, one worker and a number of cases (not a time budget) make the run the
@@ -47,7 +46,7 @@ async def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_docu
     history = [(r.key, r.value, list(r.headers)) for r in scenario(now) if r.at <= now]
     golive = spawn(env, tmp_path / "golive.log")
     try:
-        await wait_for(lambda: _answers(url), timeout=60, what="golive HTTP up")
+        await wait_for(lambda: answers_health(url, timeout=2), timeout=60, what="golive HTTP up")
         # The demo's three weeks of history: every endpoint has something to show.
         await wait_consumed(database_url, await produce(kafka_bootstrap, topic, history))
         report = tmp_path / "schemathesis.txt"
@@ -74,11 +73,3 @@ async def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_docu
         golive.wait(30)
     assert "Tested: 13" in output, output[-3000:]
     assert code == 0, output[-8000:]
-
-
-async def _answers(url: str) -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=2) as client:
-            return (await client.get(f"{url}/healthz")).status_code == 200
-    except httpx.HTTPError:
-        return False

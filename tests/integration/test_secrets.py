@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from tests.integration.service import free_port, service_env, wait_for
+from tests.integration.service import answers_health, free_port, service_env, wait_for
 from tests.integration.streams import deployment_value
 
 DB_PASSWORD = "dbpass-S3CRET-2f8a"
@@ -80,14 +80,6 @@ def golive_run(env: Mapping[str, str], log: Path) -> Iterator[str]:
             process.wait(10)
 
 
-async def serving(url: str) -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=5) as client:
-            return (await client.get(f"{url}/healthz")).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 async def exercise(url: str) -> list[str]:
     """Every GET endpoint with the read token, and refused requests: what each answered."""
     answers = []
@@ -133,7 +125,7 @@ async def test_a_working_service_never_shows_a_secret(
     env = secret_env(kafka_bootstrap, topic, with_password(database_url, DB_PASSWORD))
     log = tmp_path / "golive.log"
     with golive_run(env, log) as url:
-        await wait_for(lambda: serving(url), timeout=30, what="golive HTTP up")
+        await wait_for(lambda: answers_health(url), timeout=30, what="golive HTTP up")
         # The leader publishes yesterday's report at once and fails to deliver it.
         await wait_for(
             lambda: "not delivered" in log.read_text(), timeout=40, what="a webhook failure"
@@ -162,7 +154,7 @@ async def test_a_broker_refusing_sasl_never_shows_the_password(
     )
     log = tmp_path / "golive.log"
     with golive_run(env, log) as url:
-        await wait_for(lambda: serving(url), timeout=30, what="golive HTTP up")
+        await wait_for(lambda: answers_health(url), timeout=30, what="golive HTTP up")
         await wait_for(
             lambda: "broker" in log.read_text().lower(), timeout=40, what="a broker failure"
         )
@@ -181,7 +173,7 @@ async def test_an_unreachable_database_never_shows_its_password(
     env = secret_env(kafka_bootstrap, topic, dsn)
     log = tmp_path / "golive.log"
     with golive_run(env, log) as url:
-        await wait_for(lambda: serving(url), timeout=30, what="golive HTTP up")
+        await wait_for(lambda: answers_health(url), timeout=30, what="golive HTTP up")
         await wait_for(
             lambda: "Postgres unavailable" in log.read_text(), timeout=30, what="the warning"
         )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from golive.contract import Event, Rejection, decode_json
+from tests.fixtures.cloudevents import structured
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 _ids = itertools.count()
@@ -43,14 +44,7 @@ def cdevent(
     if custom_data is not None:
         doc["customData"] = custom_data
     if team is not None:  # structured CloudEvent with the `team` extension
-        doc = {
-            "specversion": "1.0",
-            "id": doc["context"]["id"],
-            "source": source,
-            "type": doc["context"]["type"],
-            "team": team,
-            "data": doc,
-        }
+        doc = structured(doc, team=team)
     event = decode_json(doc)
     assert not isinstance(event, Rejection), event
     return event

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from golive.contract import Event, Rejection, decode_record
 from golive.domain.state import apply_all
-from tests.fixtures.hostile import NOW, binary_headers, cdevent, structured, with_field
+from tests.fixtures.cloudevents import structured
+from tests.fixtures.hostile import NOW, binary_headers, cdevent, with_field
 
 JSON: st.SearchStrategy[Any] = st.recursive(
     st.none()
