@@ -84,9 +84,7 @@ async def send_dead_letters(
         await producer.send(
             topic,
             value=dead_letter_value(letter),
-            key=letter.key
-            if letter.key is None or len(letter.key) <= MAX_LETTER_KEY_BYTES
-            else None,
+            key=dead_letter_key(letter),
             headers=dead_letter_headers(letter, now),
         )
         for letter in letters
