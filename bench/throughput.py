@@ -13,7 +13,8 @@
    `--rate` events/s; each one's latency runs from its send to the moment golive's
    stored offset for its partition passes it (the offsets commit in the transaction that
    commits the state; Postgres is polled every 5 ms): p50, p99, max.
-5. **Peak RSS** of the golive process (VmHWM; the largest, with several), and CPU time.
+5. **Peak RSS** of a golive instance (VmHWM of `golive run` plus its leader process;
+   the largest, with several), and CPU time.
 
 The broker, the database and the process are stopped or dropped at the end, also on
 error or Ctrl-C. Progress goes to stderr, the summary to stdout, the result to
@@ -366,14 +367,45 @@ async def process_costs(listens: Sequence[str]) -> dict[str, float]:
 
 
 def processes_memory(pids: Sequence[int]) -> dict[str, float]:
-    """The largest peak RSS (the target is per process), CPU seconds of them all."""
-    each = [process_memory(pid) for pid in pids]
+    """The largest instance's peak RSS (the target is per instance), CPU seconds of all."""
+    each = [instance_memory(pid) for pid in pids]
     return {
         "peak_rss_mib": max(m["peak_rss_mib"] for m in each),
+        "run_peak_rss_mib": max(m["run_peak_rss_mib"] for m in each),
+        "leader_process_peak_rss_mib": max(m["leader_process_peak_rss_mib"] for m in each),
         "rss_mib": max(m["rss_mib"] for m in each),
         "cpu_seconds": sum(m["cpu_seconds"] for m in each),
+        "leader_process_cpu_seconds": sum(m["leader_process_cpu_seconds"] for m in each),
         "instances": len(each),
     }
+
+
+def instance_memory(pid: int) -> dict[str, float]:
+    """One golive instance: `golive run` and its leader process (a child, alive while
+    it leads). Its peak is the sum of their peaks: at most what they held at once."""
+    run = process_memory(pid)
+    children = [process_memory(child) for child in child_pids(pid)]
+    leader = {k: sum(c[k] for c in children) for k in run}
+    return {
+        "peak_rss_mib": run["peak_rss_mib"] + leader["peak_rss_mib"],
+        "run_peak_rss_mib": run["peak_rss_mib"],
+        "leader_process_peak_rss_mib": leader["peak_rss_mib"],
+        "rss_mib": run["rss_mib"] + leader["rss_mib"],
+        "cpu_seconds": run["cpu_seconds"] + leader["cpu_seconds"],
+        "leader_process_cpu_seconds": leader["cpu_seconds"],
+    }
+
+
+def child_pids(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
 
 
 def process_memory(pid: int) -> dict[str, float]:
@@ -500,9 +532,12 @@ def summary(result: dict[str, Any]) -> str:
             f"p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms",
         ),
         (
-            "golive process" if golive["process"]["instances"] == 1 else "golive processes",
-            f"peak RSS {golive['process']['peak_rss_mib']:.0f} MiB, "
-            f"CPU {golive['process']['cpu_seconds']:.1f} s"
+            "golive instance" if golive["process"]["instances"] == 1 else "golive instances",
+            f"peak RSS {golive['process']['peak_rss_mib']:.0f} MiB "
+            f"(run {golive['process']['run_peak_rss_mib']:.0f} + leader process "
+            f"{golive['process']['leader_process_peak_rss_mib']:.0f}), "
+            f"CPU {golive['process']['cpu_seconds']:.1f} s "
+            f"(leader process {golive['process']['leader_process_cpu_seconds']:.1f})"
             + (
                 f" ({golive['process']['instances']:.0f} instances: largest RSS, total CPU)"
                 if golive["process"]["instances"] > 1

@@ -22,10 +22,12 @@ from golive.api.ingestion import Intake
 from golive.api.limits import EventRateLimit
 from golive.clock import Clock, SystemClock
 from golive.config import Settings, load_catalog
-from golive.evaluation import Evaluator
 from golive.health import Health
 from golive.ingest.consumer import Backoff, Ingestor, Stopping
 from golive.ingest.producer import EventProducer
+from golive.leader import Evaluator
+from golive.leader.process import Config as LeaderConfig
+from golive.leader.process import LeaderProcess
 from golive.metrics.ingest import IngestMetrics
 from golive.metrics.kpis import KpiCollector, LeaderMetrics
 from golive.publishing.publisher import Publisher, Webhook
@@ -239,10 +241,13 @@ async def run(
         notifier = Notifier(
             pool, client, settings.alertmanager_url, settings.base_url, leader_metrics
         )
+        # The leader's heavy work runs in a child process, off ingest's event loop.
+        leader = LeaderProcess(
+            LeaderConfig(dsn, catalog, settings.log_level, tuple(settings.secret_values()))
+        )
         evaluator = Evaluator(
             LeaderLock(dsn),
-            pool,
-            catalog,
+            leader,
             collector,
             leader_metrics,
             clock,
@@ -260,6 +265,7 @@ async def run(
             delay=settings.report_publish_delay,
             webhook=webhook_of(settings, client),
             interval=settings.evaluation_interval.total_seconds(),
+            store=leader.publish,
         )
         metrics.ready.set(1)
         await supervise(

@@ -6,8 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
+
 from golive.contract import Event, decode_record
 from golive.domain.catalog import parse_catalog
+from golive.store.batches import IncomingEvent, write_batch
+from golive.store.db import _init
+from golive.store.migrations import migrate
 from tests.fixtures.cloudevents import structured
 from tests.integration.streams import cdevent
 
@@ -245,3 +250,14 @@ def clearing(now: datetime) -> list[Any]:
 
 def records(events: list[Any]) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
     return [(e.subject_id.encode(), RECORDS[e.key], []) for e in events]
+
+
+async def ingest(database_url: str, events: list[Event]) -> asyncpg.Connection:
+    """`events` stored in the database at `database_url` (migrated); an open connection."""
+    conn = await asyncpg.connect(database_url)
+    await _init(conn)
+    await migrate(conn)
+    incoming = [IncomingEvent(e, b"{}") for e in events]
+    for start in range(0, len(incoming), 500):
+        await write_batch(conn, incoming[start : start + 500], {}, group_id="g", catalog=CATALOG)
+    return conn

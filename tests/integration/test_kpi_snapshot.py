@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import get_args
 
-import asyncpg
 import pytest
 
 from golive.contract import Event, decode_record
@@ -21,22 +20,9 @@ from golive.domain.snapshot import (
     KpiSnapshot,
 )
 from golive.domain.state import apply_all
-from golive.store.batches import IncomingEvent, write_batch
-from golive.store.db import _init
 from golive.store.kpis import load_snapshot
-from golive.store.migrations import migrate
-from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ago, build, ev
+from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ago, build, ev, ingest
 from tests.integration.streams import synthetic_stream
-
-
-async def ingest(database_url: str, events: list[Event]) -> asyncpg.Connection:
-    conn = await asyncpg.connect(database_url)
-    await _init(conn)
-    await migrate(conn)
-    incoming = [IncomingEvent(e, b"{}") for e in events]
-    for start in range(0, len(incoming), 500):
-        await write_batch(conn, incoming[start : start + 500], {}, group_id="g", catalog=CATALOG)
-    return conn
 
 
 async def snapshot_of(database_url: str, events: list[Event], now: datetime = NOW) -> KpiSnapshot:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import httpx
 import pytest
 
+from bench.throughput import child_pids
 from tests.integration.kafka import produce
 from tests.integration.service import service_env, spawn, wait_consumed, wait_for
 from tests.integration.streams import synthetic_stream
@@ -18,6 +20,15 @@ async def scrape(url: str) -> str | None:
             return (await client.get(f"{url}/metrics")).text
     except httpx.HTTPError:
         return None
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` exists and has not exited (a zombie awaits only its reaping)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
 
 
 def is_leader(text: str | None) -> bool:
@@ -60,8 +71,15 @@ async def test_leader_failover_hands_the_state_metrics_to_the_other_instance(
         assert "golive_dora_deployment_frequency_per_day{" in (texts[leader] or "")
         assert "golive_dora_deployment_frequency_per_day{" not in (texts[standby] or "")
 
+        # Its leader process (the snapshot, the reports) is its one child.
+        (leader_process,) = child_pids(processes[leader].pid)
         processes[leader].send_signal(signal.SIGKILL)
         processes[leader].wait(10)
+        # Killed without a chance to stop it, the parent leaves its child at the end of
+        # its input: it exits rather than outlive the service.
+        await wait_for(
+            lambda: not running(leader_process), timeout=10, what="the orphaned leader process"
+        )
 
         async def took_over() -> bool:
             text = await scrape(urls[standby])

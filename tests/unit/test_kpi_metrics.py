@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client.parser import text_string_to_metric_families
 
 from golive.domain.snapshot import KpiSnapshot, RolloutRow
-from golive.metrics.kpis import KpiCollector
+from golive.metrics.kpis import KpiCollector, render_state
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -55,3 +55,16 @@ def test_the_latest_rollouts_are_one_series_each_named_by_id_and_version() -> No
 
 def test_without_recent_rollouts_no_latest_series_is_served() -> None:
     assert _samples(KpiSnapshot(taken_at=NOW)) == {}
+
+
+def test_state_rendered_elsewhere_is_served_with_this_instances_alert_counts() -> None:
+    snapshot = KpiSnapshot(taken_at=NOW, alerts_firing={("GoliveReleaseAtRisk", "warning"): 2})
+    here, served = KpiCollector(), KpiCollector()
+    here.publish(snapshot)
+    served.serve(render_state(snapshot), {("GoliveReleaseAtRisk", "warning"): 2})
+    assert served.rendered == here.rendered
+    text = served.rendered.decode()
+    assert 'golive_alerts_firing{alertname="GoliveReleaseAtRisk",severity="warning"} 2.0' in text
+    assert "golive_alerts_firing" not in render_state(snapshot).decode()
+    here.publish(None)
+    assert here.rendered == b""

@@ -4,7 +4,7 @@ gauges. A non-leader serves no state metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -80,39 +80,62 @@ class LeaderMetrics:
             self.alert_deliveries.labels(outcome)
 
 
-class KpiCollector(Collector):
-    """Builds the state metric families from the latest snapshot.
+class KpiCollector:
+    """What this instance serves as state metrics: the families of the leader's latest
+    snapshot and the counts of golive's own alerts firing, as text exposition.
 
-    The families only change when the snapshot does, so they are rendered to the text
-    exposition once per snapshot (`publish`) and a scrape serves those bytes: a scrape
-    of ~30k samples then costs a copy, not a Python loop over every sample.
+    The families only change when the snapshot does, so they are rendered once per
+    snapshot (`render_state`, in the evaluation process under `golive run`) and a scrape
+    serves those bytes: a scrape of ~30k samples then costs a copy, not a Python loop
+    over every sample. A standby serves none.
     """
 
     def __init__(self) -> None:
-        self.snapshot: KpiSnapshot | None = None
         self.rendered = b""
-        self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(self)
 
     def publish(self, snapshot: KpiSnapshot | None) -> None:
-        """Serve `snapshot` (None: serve no state metrics, as a standby)."""
-        self.snapshot = snapshot
-        self.rendered = generate_latest(self._registry) if snapshot is not None else b""
+        """Serve `snapshot`, rendered here (None: serve no state metrics)."""
+        if snapshot is None:
+            self.rendered = b""
+        else:
+            self.serve(render_state(snapshot), snapshot.alerts_firing)
+
+    def serve(self, state: bytes, alerts_firing: Mapping[tuple[str, str], int]) -> None:
+        """Serve state families rendered elsewhere, with the alert counts this instance's
+        notifier found (the alerts' lifecycle is kept by the leader, not the renderer)."""
+        self.rendered = state + _render([_alerts(alerts_firing)])
+
+
+def state_families(s: KpiSnapshot) -> Iterator[Metric]:
+    """Every family of the snapshot but the alert counts (`KpiCollector.serve`)."""
+    yield from _evaluation(s)
+    yield from _dora(s)
+    yield from _deployments(s)
+    yield from _rollouts(s)
+    yield from _releases(s)
+    yield from _teams(s)
+
+
+def render_state(snapshot: KpiSnapshot) -> bytes:
+    """The snapshot's families as Prometheus text exposition."""
+    return _render(state_families(snapshot))
+
+
+class _Families(Collector):
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self.families = families
 
     def describe(self) -> list[Metric]:
-        return []  # families vary with the snapshot; registering must not call collect()
+        return []  # the families vary; registering must not consume them
 
     def collect(self) -> Iterator[Metric]:
-        snapshot = self.snapshot
-        if snapshot is None:
-            return
-        yield from _evaluation(snapshot)
-        yield from _dora(snapshot)
-        yield from _deployments(snapshot)
-        yield from _rollouts(snapshot)
-        yield from _releases(snapshot)
-        yield from _teams(snapshot)
-        yield from _alerts(snapshot)
+        yield from self.families
+
+
+def _render(families: Iterable[Metric]) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Families(families))
+    return generate_latest(registry)
 
 
 def _evaluation(s: KpiSnapshot) -> Iterator[Metric]:
@@ -324,10 +347,10 @@ def _teams(s: KpiSnapshot) -> Iterator[Metric]:
     yield from (last, idle, open_tasks)
 
 
-def _alerts(s: KpiSnapshot) -> Iterator[Metric]:
+def _alerts(firing: Mapping[tuple[str, str], int]) -> Metric:
     family = GaugeMetricFamily(
         "golive_alerts_firing", "golive's own alerts firing now.", labels=["alertname", "severity"]
     )
     for name, severity in ALERT_SEVERITY.items():
-        family.add_metric([name, severity], s.alerts_firing.get((name, severity), 0))
-    yield family
+        family.add_metric([name, severity], firing.get((name, severity), 0))
+    return family

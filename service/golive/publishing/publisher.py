@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import httpx
@@ -52,6 +53,28 @@ class Webhook:
     client: httpx.AsyncClient
 
 
+# (period, now, delivery due) -> whether this call stored it (False: it already was).
+StoreReport = Callable[[Period, datetime, bool], Awaitable[bool]]
+
+
+async def store_report(
+    pool: asyncpg.Pool, catalog: Catalog, period: Period, now: datetime, delivery_due: bool
+) -> bool:
+    """Compute the period's report, render it and store it once. On one connection: a
+    publication has no one waiting on it, and a second would take a core from ingest."""
+    async with translated(), pool.acquire() as conn:
+        report = await load_report(conn, catalog, period, now)
+        return await published.save_published(
+            conn,
+            period,
+            now,
+            to_document(report),
+            markdown.render(report),
+            html.render(report),
+            delivery_due=delivery_due,
+        )
+
+
 class Publisher:
     def __init__(
         self,
@@ -66,8 +89,12 @@ class Publisher:
         delay: timedelta,
         webhook: Webhook | None,
         interval: float,
+        store: StoreReport | None = None,
     ) -> None:
         self.pool, self.catalog, self.clock, self.metrics = pool, catalog, clock, metrics
+        # `golive run` stores reports from its leader process (`golive.leader`), off the
+        # event loop that ingest shares; by default, here.
+        self.store = store or functools.partial(store_report, pool, catalog)
         self.leading, self.kinds, self.timezone, self.delay = leading, kinds, timezone, delay
         self.webhook, self.interval = webhook, interval
 
@@ -101,18 +128,7 @@ class Publisher:
         return done
 
     async def publish(self, period: Period) -> bool:
-        now = self.clock.now()
-        async with translated(), self.pool.acquire() as conn, self.pool.acquire() as helper:
-            report = await load_report(conn, self.catalog, period, now, helper=helper)
-            stored = await published.save_published(
-                conn,
-                period,
-                now,
-                to_document(report),
-                markdown.render(report),
-                html.render(report),
-                delivery_due=self.webhook is not None,
-            )
+        stored = await self.store(period, self.clock.now(), self.webhook is not None)
         if stored:
             self.metrics.reports_published.labels(period.kind).inc()
             log.info("published the %s report %s (%s)", period.kind, period.label, period.timezone)

@@ -1,0 +1,141 @@
+"""The leader's heavy work in a child process (`golive.leader.process`): it answers as the
+same reads in this process would, and a lost or cut-short child is replaced, never left
+behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from datetime import date
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from bench.throughput import child_pids
+from golive.domain.alerts import evaluate_alerts
+from golive.domain.periods import Period
+from golive.leader.process import Config, LeaderProcess, LeaderProcessLost
+from golive.metrics.kpis import render_state
+from golive.store.errors import StoreUnavailableError
+from golive.store.kpis import load_snapshot
+from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ingest
+from tests.integration.service import free_port, wait_for
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` is a child of this process that has not exited."""
+    return pid in child_pids(os.getpid())
+
+
+@pytest_asyncio.fixture
+async def stored(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await ingest(database_url, SCENARIO)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest_asyncio.fixture
+async def leader(database_url: str) -> AsyncIterator[LeaderProcess]:
+    process = LeaderProcess(Config(database_url, CATALOG, "WARNING", ("s3cret",)))
+    try:
+        yield process
+    finally:
+        await process.close()
+
+
+@pytest.mark.asyncio
+async def test_the_child_answers_as_the_reads_in_this_process_would(
+    stored: asyncpg.Connection, leader: LeaderProcess
+) -> None:
+    evaluated = await leader.evaluate(NOW)
+
+    snapshot = await load_snapshot(stored, CATALOG, NOW)
+    assert evaluated.state == render_state(snapshot)
+    assert b"golive_dora_deployment_frequency_per_day{" in evaluated.state
+    assert evaluated.alerts == evaluate_alerts(snapshot, CATALOG, NOW)
+    assert evaluated.alerts, "the scenario has alerts firing: the comparison would be empty"
+    pid = leader.pid
+    assert pid is not None
+    assert pid != os.getpid()
+    assert alive(pid)
+
+    thursday = Period("daily", date(2026, 11, 19), "UTC")
+    assert await leader.publish(thursday, NOW, delivery_due=False) is True
+    assert await leader.publish(thursday, NOW, delivery_due=False) is False  # once
+    row = await stored.fetchrow(
+        "SELECT markdown, delivery_due FROM published_reports WHERE label = $1", thursday.label
+    )
+    assert row is not None
+    assert not row["delivery_due"]
+    assert "2026-11-19" in row["markdown"]
+    assert leader.pid == pid  # one child serves every request
+
+    await leader.close()
+    assert leader.pid is None
+    await wait_for(lambda: not alive(pid), timeout=10, what="the child to exit at end of input")
+
+
+@pytest.mark.asyncio
+async def test_a_lost_child_fails_one_request_and_the_next_starts_another(
+    stored: asyncpg.Connection, leader: LeaderProcess
+) -> None:
+    await leader.evaluate(NOW)
+    first = leader.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+
+    # The kill may be noticed by this request (lost) or, once reaped, before it is sent.
+    for _ in range(2):
+        try:
+            evaluated = await leader.evaluate(NOW)
+            break
+        except LeaderProcessLost:
+            assert leader.pid is None
+    else:
+        pytest.fail("no child answered after the first one was killed")
+    assert leader.pid not in (None, first)
+    assert evaluated.state == render_state(await load_snapshot(stored, CATALOG, NOW))
+
+
+@pytest.mark.asyncio
+async def test_postgres_out_of_reach_is_unavailable_and_the_child_stays() -> None:
+    unreachable = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    leader = LeaderProcess(Config(unreachable, CATALOG, "CRITICAL", ()))
+    try:
+        with pytest.raises(StoreUnavailableError, match="cannot connect to Postgres"):
+            await leader.evaluate(NOW)
+        pid = leader.pid
+        with pytest.raises(StoreUnavailableError):
+            await leader.publish(Period("daily", date(2026, 11, 19), "UTC"), NOW, False)
+        assert leader.pid == pid
+        assert pid is not None
+        assert alive(pid)
+    finally:
+        await leader.close()
+
+
+@pytest.mark.asyncio
+async def test_a_request_cut_short_leaves_no_child_behind(
+    stored: asyncpg.Connection, leader: LeaderProcess
+) -> None:
+    await leader.evaluate(NOW)  # started: the next request goes straight to it
+    pid = leader.pid
+    assert pid is not None
+    request = asyncio.create_task(leader.evaluate(NOW))
+    for _ in range(3):  # sent: a few turns of the loop, far less than an answer takes
+        await asyncio.sleep(0)
+    assert not request.done()
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+
+    await leader.close()  # its answer is pending: the child is killed, not waited on
+    assert not alive(pid)
+    evaluated = await leader.evaluate(NOW)  # and the next request has a new one
+    assert leader.pid not in (None, pid)
+    assert evaluated.state == render_state(await load_snapshot(stored, CATALOG, NOW))
