@@ -22,9 +22,9 @@ from golive.leader.process import (
     Evaluate,
     Evaluated,
     Failed,
-    Publish,
     Published,
     Reply,
+    Request,
     frame,
     read_frame,
 )
@@ -42,7 +42,7 @@ class Worker:
         self.config = config
         self._pool: asyncpg.Pool | None = None
 
-    async def answer(self, request: Evaluate | Publish) -> Reply:
+    async def answer(self, request: Request) -> Reply:
         try:
             if self._pool is None:
                 self._pool = await create_pool(self.config.dsn, size=1)
@@ -92,7 +92,7 @@ def main() -> int:
     worker = Worker(config)
     with asyncio.Runner() as runner:
         try:
-            while isinstance(request := read_frame(requests), Evaluate | Publish):
+            while isinstance(request := read_frame(requests), Request):
                 answers.write(frame(runner.run(worker.answer(request))))
                 answers.flush()
         except BrokenPipeError:

@@ -85,7 +85,7 @@ class KpiCollector:
     snapshot and the counts of golive's own alerts firing, as text exposition.
 
     The families only change when the snapshot does, so they are rendered once per
-    snapshot (`render_state`, in the evaluation process under `golive run`) and a scrape
+    snapshot (`render_state`, in the leader process under `golive run`) and a scrape
     serves those bytes: a scrape of ~30k samples then costs a copy, not a Python loop
     over every sample. A standby serves none.
     """
