@@ -398,14 +398,19 @@ def instance_memory(pid: int) -> dict[str, float]:
 
 def child_pids(pid: int) -> list[int]:
     children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for entry in Path("/proc").glob("[0-9]*"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parent = int(stat_fields(int(entry.name))[1])
         except OSError:
             continue  # exited meanwhile
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
+        if parent == pid:
+            children.append(int(entry.name))
     return children
+
+
+def stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name: state, parent, ... (OSError once gone)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def process_memory(pid: int) -> dict[str, float]:
@@ -413,7 +418,7 @@ def process_memory(pid: int) -> dict[str, float]:
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     kib = {k: float(fields[k].split()[0]) for k in ("VmHWM", "VmRSS")}
     ticks = os.sysconf("SC_CLK_TCK")
-    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    stat = stat_fields(pid)
     return {
         "peak_rss_mib": kib["VmHWM"] / 1024,
         "rss_mib": kib["VmRSS"] / 1024,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import signal
-from pathlib import Path
 
 import httpx
 import pytest
 
-from bench.throughput import child_pids
+from bench.throughput import child_pids, stat_fields
 from tests.integration.kafka import produce
 from tests.integration.service import service_env, spawn, wait_consumed, wait_for
 from tests.integration.streams import synthetic_stream
@@ -25,7 +24,7 @@ async def scrape(url: str) -> str | None:
 def running(pid: int) -> bool:
     """Whether `pid` exists and has not exited (a zombie awaits only its reaping)."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        state = stat_fields(pid)[0]
     except FileNotFoundError:
         return False
     return state not in ("Z", "X")

@@ -5,6 +5,7 @@ behind."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -39,13 +40,19 @@ async def stored(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
-@pytest_asyncio.fixture
-async def leader(database_url: str) -> AsyncIterator[LeaderProcess]:
-    process = LeaderProcess(Config(database_url, CATALOG, "WARNING", ("s3cret",)))
+@contextlib.asynccontextmanager
+async def leader_process(dsn: str, log_level: str) -> AsyncIterator[LeaderProcess]:
+    process = LeaderProcess(Config(dsn, CATALOG, log_level, ("s3cret",)))
     try:
         yield process
     finally:
         await process.close()
+
+
+@pytest_asyncio.fixture
+async def leader(database_url: str) -> AsyncIterator[LeaderProcess]:
+    async with leader_process(database_url, "WARNING") as process:
+        yield process
 
 
 @pytest.mark.asyncio
@@ -105,8 +112,7 @@ async def test_a_lost_child_fails_one_request_and_the_next_starts_another(
 @pytest.mark.asyncio
 async def test_postgres_out_of_reach_is_unavailable_and_the_child_stays() -> None:
     unreachable = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
-    leader = LeaderProcess(Config(unreachable, CATALOG, "CRITICAL", ()))
-    try:
+    async with leader_process(unreachable, "CRITICAL") as leader:
         with pytest.raises(StoreUnavailableError, match="cannot connect to Postgres"):
             await leader.evaluate(NOW)
         pid = leader.pid
@@ -115,8 +121,6 @@ async def test_postgres_out_of_reach_is_unavailable_and_the_child_stays() -> Non
         assert leader.pid == pid
         assert pid is not None
         assert alive(pid)
-    finally:
-        await leader.close()
 
 
 @pytest.mark.asyncio
