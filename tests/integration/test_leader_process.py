@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -20,6 +21,7 @@ from golive.domain.alerts import evaluate_alerts
 from golive.domain.periods import Period
 from golive.leader.process import Config, LeaderProcess, LeaderProcessLost
 from golive.metrics.kpis import render_state
+from golive.store.db import PacedConnection, create_pool
 from golive.store.errors import StoreUnavailableError
 from golive.store.kpis import load_snapshot
 from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ingest
@@ -143,3 +145,23 @@ async def test_a_request_cut_short_leaves_no_child_behind(
     evaluated = await leader.evaluate(NOW)  # and the next request has a new one
     assert leader.pid not in (None, pid)
     assert evaluated.state == render_state(await load_snapshot(stored, CATALOG, NOW))
+
+
+@pytest.mark.asyncio
+async def test_the_leader_processs_connection_rests_as_long_as_each_statement_took(
+    database_url: str,
+) -> None:
+    pool = await create_pool(database_url, size=1, connection_class=PacedConnection)
+    try:
+        async with pool.acquire() as conn:
+            started = time.perf_counter()
+            assert await conn.fetchval("SELECT 42 FROM pg_sleep(0.2)") == 42
+            took = time.perf_counter() - started
+            with pytest.raises(asyncpg.exceptions.DivisionByZeroError):
+                await conn.fetchval("SELECT 1 / 0")
+            # The rest is a sleep: it cannot be shorter than the statement.
+            assert took >= 0.4
+            rows = await conn.fetch("SELECT g FROM generate_series(1, 3) AS g")
+            assert [r["g"] for r in rows] == [1, 2, 3]
+    finally:
+        await pool.close()

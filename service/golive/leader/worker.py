@@ -30,7 +30,7 @@ from golive.leader.process import (
 )
 from golive.metrics.kpis import render_state
 from golive.publishing.publisher import store_report
-from golive.store.db import create_pool, translated
+from golive.store.db import PacedConnection, create_pool, translated
 from golive.store.errors import StoreRejectedError, StoreUnavailableError
 from golive.store.kpis import load_snapshot
 
@@ -45,7 +45,10 @@ class Worker:
     async def answer(self, request: Request) -> Reply:
         try:
             if self._pool is None:
-                self._pool = await create_pool(self.config.dsn, size=1)
+                # Paced: nobody waits on a snapshot or a report the way a batch is waited on.
+                self._pool = await create_pool(
+                    self.config.dsn, size=1, connection_class=PacedConnection
+                )
             if isinstance(request, Evaluate):
                 return await self.evaluate(self._pool, request)
             return Published(
