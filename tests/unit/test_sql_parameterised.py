@@ -45,6 +45,10 @@ ALLOWED = {
         "takes no parameter"
     ),
     ("store/migrations.py", "migration.sql"): "a migration file shipped in the package",
+    ("store/db.py", "args"): (
+        "PacedConnection hands its caller's query to asyncpg unchanged: the query is "
+        "checked where the caller writes it"
+    ),
 }
 
 
