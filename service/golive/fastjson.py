@@ -11,15 +11,21 @@ reads as floats, is caught before parsing: any run of 19 digits takes the librar
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-# ASCII digits only, as JSON numbers are: `\d` also matches other scripts' digits, and
-# costs a third more a record.
-_LONG_INTEGER = re.compile(r"[0-9]{19}")
+# A run of 19 ASCII digits (JSON numbers are ASCII) may be an integer beyond 64 bits.
+# Found by mapping every digit to "0" and everything else to "." and searching for 19
+# zeros: 0.5 µs a benchmark record, against 3.4 µs for the regex `[0-9]{19}`.
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x2E for b in range(256))
+_LONG_RUN = b"0" * 19
+
+
+def may_hold_long_integer(data: bytes) -> bool:
+    """Whether `data` holds a run of 19 ASCII digits (so orjson might read a float)."""
+    return _LONG_RUN in data.translate(_DIGITS_AS_ZEROS)
 
 
 def loads(
@@ -34,7 +40,7 @@ def loads(
     raise): orjson reads those itself, and hands the others (`1e400`) to the library.
     `check_fallback(text, value)` sees only what the library read (what orjson refuses,
     such as lone surrogates, can only be there), so orjson's path pays nothing for it."""
-    if not _LONG_INTEGER.search(text):
+    if not may_hold_long_integer(text.encode("utf-8", "surrogatepass")):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -43,6 +49,21 @@ def loads(
     if check_fallback is not None:
         check_fallback(text, value)
     return value
+
+
+def loads_plain(data: bytes) -> Any:
+    """orjson's reading of `data`, UTF-8 JSON, where it is sure to equal
+    `json.loads(data.decode("utf-8"))` and that value is not null; else None, and the
+    caller reads `data` the careful way (which also says what is wrong with it). orjson
+    checks the UTF-8 itself and refuses what the library reads differently or not at all
+    (NaN, `1e400`, lone surrogates, a byte order mark, control characters); a NUL byte or
+    a run of 19 digits is left to the caller too."""
+    if b"\x00" in data or may_hold_long_integer(data):
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def dumps_finite(value: Any) -> str:

@@ -163,6 +163,22 @@ def test_every_schema_example_decodes_to_its_golive_type() -> None:
         assert event.kind.namespace is Namespace.GOLIVE
 
 
+def test_service_is_the_service_entity_key_of_every_kind_of_event() -> None:
+    # `Event.service` finds the service by content type; `entity_keys` by its isinstance
+    # chain: the fast path must agree with it on every shape golive reads.
+    ecs = Path(__file__).resolve().parents[1] / "fixtures" / "ecs"
+    values = [p.read_bytes() for p in [*conformance_files(), *sorted(SCHEMAS.glob("*.json"))]]
+    values += [p.read_bytes() for p in sorted((ecs / "guide").glob("*.json"))]
+    for stream in sorted(ecs.glob("*.jsonl")):
+        values += [line.encode() for line in stream.read_text().splitlines()]
+    events = [accepted(value) for value in values]
+    with_service = [e for e in events if e.service is not None]
+    assert {e.kind.subject for e in with_service} >= {"service", "incident", "golive-rollout"}
+    assert any(e.kind.namespace is Namespace.EVENTBRIDGE for e in with_service)
+    for event in events:
+        assert event.service == event.entity_keys().get("service"), event.type
+
+
 def test_rollout_started_defaults_min_healthy_to_100_percent() -> None:
     doc = json.loads((SCHEMAS / "golive-rollout.started.json").read_text())
     del doc["subject"]["content"]["minHealthyPercent"]

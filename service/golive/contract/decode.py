@@ -151,6 +151,9 @@ def _binary_attributes(headers: Headers) -> dict[str, Any] | None:
 def _parse_json(value: bytes | None) -> dict[str, Any]:
     if not value:
         raise RejectedError(RejectionKind.NOT_JSON, "the record has no value")
+    parsed = fastjson.loads_plain(value) if b"\\u0000" not in value else None
+    if parsed is not None:
+        return _expect_object(parsed, "the value")
     try:
         text = value.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -245,9 +248,18 @@ def _json_kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
+_REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
+# The labels of those attributes in messages, by where they were found; made once, as
+# every structured or binary record checks all four.
+_ATTRIBUTE_LABELS = {
+    where: tuple((name, f"CloudEvents {where}{name}") for name in _REQUIRED_ATTRIBUTES)
+    for where in ("attribute ", "header ce_")
+}
+
+
 def _check_cloudevent(attrs: Mapping[str, Any], where: str) -> None:
-    for name in ("specversion", "id", "source", "type"):
-        _require_string(attrs, name, f"CloudEvents {where}{name}")
+    for name, label in _ATTRIBUTE_LABELS[where]:
+        _require_string(attrs, name, label)
     if attrs["specversion"].split(".")[0] != CLOUDEVENTS_SPEC_VERSION.split(".")[0]:
         raise RejectedError(
             RejectionKind.UNSUPPORTED_VERSION,
@@ -303,6 +315,8 @@ def parse_timestamp(value: Any, label: str) -> datetime:
         raise RejectedError(RejectionKind.INVALID_TIMESTAMP, f"{label} must be a string")
     try:
         parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is UTC:  # "...Z": already what is returned
+            return parsed
     except ValueError:
         raise RejectedError(
             RejectionKind.INVALID_TIMESTAMP,
@@ -339,7 +353,7 @@ def _from_cdevent(doc: dict[str, Any], mode: Mode, envelope: Mapping[str, Any] |
         raise RejectedError(RejectionKind.MISSING_ATTRIBUTE, "context.timestamp is missing")
     time = parse_timestamp(context["timestamp"], "context.timestamp")
     if envelope is not None:
-        _check_envelope_matches(envelope, {"id": event_id, "source": source, "type": type_})
+        _check_envelope_matches(envelope, event_id, source, type_)
         if "time" in envelope:
             parse_timestamp(envelope["time"], "CloudEvents time")
     kind = parse_type(type_)
@@ -375,10 +389,14 @@ def _from_cdevent(doc: dict[str, Any], mode: Mode, envelope: Mapping[str, Any] |
     )
 
 
-def _check_envelope_matches(envelope: Mapping[str, Any], context: Mapping[str, str]) -> None:
+def _check_envelope_matches(
+    envelope: Mapping[str, Any], event_id: str, source: str, type_: str
+) -> None:
     # The CDEvents CloudEvents binding requires the envelope to repeat the context; dedupe
     # relies on (source, id), so a disagreement is an error, not a guess.
-    for name, expected in context.items():
+    if envelope["id"] == event_id and envelope["source"] == source and envelope["type"] == type_:
+        return
+    for name, expected in (("id", event_id), ("source", source), ("type", type_)):
         if envelope[name] != expected:
             raise RejectedError(
                 RejectionKind.INCONSISTENT,
@@ -414,15 +432,21 @@ def _team(
     envelope: Mapping[str, Any] | None, custom: Mapping[str, Any] | None, content: Content
 ) -> str | None:
     """Team attribution, in order: extension `team`, `customData.team`, the content's group."""
+    if envelope and _is_name(team := envelope.get(TEAM_EXTENSION)):
+        return team
+    if custom and _is_name(team := custom.get("team")):
+        return team
     # Only some content types have `group` or `team` (declared, or extra fields). Looking
     # them up in the instance's dicts, not with getattr(): a missing attribute goes
     # through pydantic's __getattr__ and an exception, 7 % of ingest CPU
-    # (docs/performance.md).
-    fields = {**(content.__pydantic_extra__ or {}), **vars(content)}
-    candidates = [
-        envelope.get(TEAM_EXTENSION) if envelope else None,
-        custom.get("team") if custom else None,
-        fields.get("group"),
-        fields.get("team"),
-    ]
-    return next((c for c in candidates if isinstance(c, str) and c.strip()), None)
+    # (docs/performance.md). A declared field wins over an extra one of the same name.
+    declared, extra = vars(content), content.__pydantic_extra__ or {}
+    for name in ("group", "team"):
+        team = declared[name] if name in declared else extra.get(name)
+        if _is_name(team):
+            return team
+    return None
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())

@@ -168,6 +168,7 @@ def parse_type(type_: str) -> EventType:
     return EventType(namespace, subject, predicate, version)
 
 
+@functools.lru_cache(maxsize=256)  # a stream holds few versions; errors are not cached
 def check_spec_version(version: str) -> str:
     """Accept CDEvents spec 0.4.x and 0.5.x; return the version as given."""
     match = _SPEC_VERSION_RE.match(version)

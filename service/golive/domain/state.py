@@ -146,7 +146,7 @@ def attribute_team(event: Event, catalog: Catalog) -> str | None:
     """The event's team: its own attribution, else the catalog owner of its service."""
     if event.team:
         return event.team
-    return catalog.owner(event.entity_keys().get("service"))
+    return catalog.owner(event.service)
 
 
 # The State fields that hold entities, in the fixed order stores lock them in.
@@ -187,7 +187,7 @@ def touches(event: Event, catalog: Catalog = EMPTY_CATALOG) -> dict[str, set[Any
     field_name = _TOUCHED_FIELD.get(event.kind.subject)
     if field_name is not None and event.name in _REDUCERS:
         touched.setdefault(field_name, set()).add(event.subject_id)
-    if isinstance(event.content, ServiceContent) and event.name in _REDUCERS:
+    if type(event.content) is ServiceContent and event.name in _REDUCERS:
         touched["timelines"] = {(event.subject_id, event.content.environment.id)}
     if _ecs_service_event(event):
         touched["fleets"] = {event.subject_id}
@@ -204,9 +204,13 @@ def derived_touches(loaded: State) -> dict[str, set[Any]]:
     return {"rollouts": rollouts} if rollouts else {}
 
 
+# By exact type: isinstance against pydantic models goes through ABCMeta, and this is
+# asked twice of every event.
+_ECS_SERVICE_CONTENT = frozenset({EcsDeploymentStateChange, EcsTaskStateChange, EcsServiceAction})
+
+
 def _ecs_service_event(event: Event) -> bool:
-    content = event.content
-    is_ecs = isinstance(content, EcsDeploymentStateChange | EcsTaskStateChange | EcsServiceAction)
+    is_ecs = type(event.content) in _ECS_SERVICE_CONTENT
     return is_ecs and service_of_arn(event.subject_id) is not None
 
 
