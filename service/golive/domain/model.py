@@ -27,13 +27,19 @@ class Stamped:
 
     def merge(self, stamp: Stamp, **values: Any) -> Self:
         """Set each field whose current stamp is older than `stamp` (missing = older)."""
-        changes = {
-            k: v for k, v in values.items() if k not in self.stamps or self.stamps[k] < stamp
-        }
-        if not changes:
+        return self.merge_with(stamp, values)
+
+    def merge_with(self, stamp: Stamp, values: Mapping[str, Any], **unstamped: Any) -> Self:
+        """`merge(stamp, **values)`, also setting the `unstamped` fields, in one copy (a
+        reducer copies its entity once an event: `replace` was a quarter of its time)."""
+        stamps = self.stamps
+        changes = {k: v for k, v in values.items() if k not in stamps or stamps[k] < stamp}
+        if changes:
+            unstamped["stamps"] = dict(stamps) | dict.fromkeys(changes, stamp)
+            unstamped.update(changes)
+        elif not unstamped:
             return self
-        stamps = dict(self.stamps) | dict.fromkeys(changes, stamp)
-        return replace(self, stamps=stamps, **changes)  # type: ignore[type-var]
+        return replace(self, **unstamped)  # type: ignore[type-var]
 
 
 def earliest(current: datetime | None, candidate: datetime) -> datetime:

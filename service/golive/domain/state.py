@@ -105,9 +105,10 @@ def _evolve(state: State, **changes: Any) -> State:
     """`replace(state, **changes)`, or `state` itself when every change is the value it
     holds already: in a fold the maps are written in place, so most are (a State copy per
     event was a fifth of the reducer's time, docs/performance.md)."""
-    if all(getattr(state, name) is value for name, value in changes.items()):
-        return state
-    return replace(state, **changes)
+    for name, value in changes.items():
+        if getattr(state, name) is not value:
+            return replace(state, **changes)
+    return state
 
 
 def _begin_fold(state: State) -> State:
@@ -321,14 +322,13 @@ def _task(state: State, event: Event, team: str | None) -> State:
             "owner": c.assignees[0] if c.assignees else None,
             "status": "done" if event.kind.predicate == "closed" else None,
         }
-    task = task.merge(stamp, **{k: v for k, v in fields.items() if v is not None})
-    task = replace(
-        task,
-        created_at=earliest(task.created_at, event.time),
-        last_event_at=latest(task.last_event_at, event.time),
-    )
+    times = {
+        "created_at": earliest(task.created_at, event.time),
+        "last_event_at": latest(task.last_event_at, event.time),
+    }
     if fields.get("status") == "in_progress":
-        task = replace(task, started_at=earliest(task.started_at, event.time))
+        times["started_at"] = earliest(task.started_at, event.time)
+    task = task.merge_with(stamp, {k: v for k, v in fields.items() if v is not None}, **times)
     # A task may name a release before it is planned; `known_releases` lists those too.
     return _evolve(state, tasks=_put(state.tasks, task.id, task))
 
@@ -340,28 +340,40 @@ def _rollout(state: State, event: Event, _team: str | None) -> State:
     c = event.content
     rollout = state.rollouts.get(event.subject_id) or Rollout(event.subject_id)
     stamp = stamp_of(event)
+    last_event_at = latest(rollout.last_event_at, event.time)
     if isinstance(c, RolloutStarted):
-        rollout = rollout.merge(
-            stamp,
-            service=c.service,
-            environment=c.environment,
-            from_version=c.from_version,
-            to_version=c.to_version,
-            desired=c.desired_instances,
-            min_healthy_percent=c.min_healthy_percent,
-            started_at=event.time,
-        )
-    elif isinstance(c, RolloutProgressed):
-        sample = Sample(event.time, c.ready_old, c.ready_new, c.desired_instances, event.key)
-        if sample not in rollout.samples:
-            samples = sorted({*rollout.samples, sample}, key=lambda s: (s.time, s.key))
-            rollout = replace(rollout, samples=tuple(samples))
+        values = {
+            "service": c.service,
+            "environment": c.environment,
+            "from_version": c.from_version,
+            "to_version": c.to_version,
+            "desired": c.desired_instances,
+            "min_healthy_percent": c.min_healthy_percent,
+            "started_at": event.time,
+        }
+        rollout = rollout.merge_with(stamp, values, last_event_at=last_event_at)
     elif isinstance(c, RolloutFinished):
-        rollout = rollout.merge(stamp, outcome=c.outcome, finished_at=event.time)
-    rollout = replace(rollout, last_event_at=latest(rollout.last_event_at, event.time))
+        values = {"outcome": c.outcome, "finished_at": event.time}
+        rollout = rollout.merge_with(stamp, values, last_event_at=last_event_at)
+    else:
+        samples = rollout.samples
+        if isinstance(c, RolloutProgressed):
+            sample = Sample(event.time, c.ready_old, c.ready_new, c.desired_instances, event.key)
+            samples = _with_sample(samples, sample)
+        if samples is not rollout.samples or last_event_at != rollout.last_event_at:
+            rollout = replace(rollout, samples=samples, last_event_at=last_event_at)
     # A finished rollout is a deployment signal, derived from the entity when KPIs are
     # computed (`delivery.rollout_signals`): its service may be known only later.
     return _evolve(state, rollouts=_put(state.rollouts, rollout.id, rollout))
+
+
+def _with_sample(samples: tuple[Sample, ...], sample: Sample) -> tuple[Sample, ...]:
+    """`samples` (sorted by time, then reporting event) with `sample`, once."""
+    if not samples or (samples[-1].time, samples[-1].key) < (sample.time, sample.key):
+        return (*samples, sample)  # the common case: samples arrive in time order
+    if sample in samples:
+        return samples
+    return tuple(sorted({*samples, sample}, key=lambda s: (s.time, s.key)))
 
 
 def _ecs_service(state: State, event: Event, catalog: Catalog) -> State:
