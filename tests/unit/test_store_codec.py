@@ -8,13 +8,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar, get_args, get_type_hints
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from golive import fastjson
 from golive.contract.content import (
     Objective,
     ObjectiveKpi,
@@ -38,6 +39,7 @@ from golive.domain.model import (
     Team,
     Timeline,
 )
+from golive.store import codec
 from golive.store.codec import (
     Entity,
     EntityKind,
@@ -51,6 +53,7 @@ from golive.store.codec import (
     decode_team,
     decode_timeline,
     encode,
+    encode_text,
     kind_of,
 )
 
@@ -339,6 +342,59 @@ def test_documents_are_plain_json_named_by_the_dataclass_fields(
     assert plain_json(doc)
     assert set(doc) == {"v"} | {f.name for f in fields(entity)}
     assert doc["v"] == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@settings(deadline=None)
+@given(data=st.data())
+def test_document_text_is_the_json_of_the_document(kind: EntityKind, data: st.DataObject) -> None:
+    # encode_text writes the entity with orjson directly: it must be encode's document.
+    entity = data.draw(CASES[kind][0])
+
+    assert encode_text(entity) == fastjson.dumps_finite(encode(entity))
+
+
+def _float_fields_within(cls: type) -> set[tuple[str, str]]:
+    """(class, field) of every float-typed field of `cls` and the dataclasses its fields
+    hold, however nested."""
+    found: set[tuple[str, str]] = set()
+    todo, seen = [cls], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for f, hint in get_type_hints(current).items():
+            if f == "stamps":
+                continue  # (datetime, str, str) tuples
+            if "float" in str(hint):
+                found.add((current.__name__, f))
+            todo += [t for t in _types_in(hint) if is_dataclass(t)]
+    return found
+
+
+def _types_in(hint: Any) -> list[Any]:
+    args = get_args(hint)
+    return [hint] if not args else [t for a in args for t in _types_in(a)]
+
+
+def test_every_float_field_of_an_entity_is_checked_before_orjson_writes_it() -> None:
+    # orjson writes NaN as null: encode_text checks these fields for finiteness first.
+    checked = {(cls.__name__, name) for cls, names in codec._FLOAT_FIELDS.items() for name in names}
+    for cls in codec._KINDS:
+        assert _float_fields_within(cls) <= checked, cls.__name__
+
+
+@pytest.mark.parametrize(
+    "entity",
+    [
+        Rollout("r1", min_healthy_percent=math.nan),
+        Release("r1", objectives=(Objective(id="o", kpi="deployments", op=">=", target=math.inf),)),
+    ],
+)
+def test_non_finite_number_is_refused_on_encode_text(entity: Entity) -> None:
+    with pytest.raises(ValueError, match="non-finite"):
+        encode_text(entity)
 
 
 def test_datetimes_are_stored_as_utc_iso_text_with_microseconds() -> None:

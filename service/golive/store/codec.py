@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from golive import fastjson
@@ -83,9 +84,49 @@ def encode(entity: Entity) -> dict[str, Any]:
 
 
 def encode_text(entity: Entity) -> str:
-    """`encode(entity)` as JSON text, the form the store sends (`encode` refuses
-    non-finite floats, so the fast writer is exact here)."""
-    return fastjson.dumps_finite(encode(entity))
+    """`encode(entity)` as JSON text, the form the store sends: the same text, written by
+    orjson from the dataclass itself, which is several times faster than building
+    `encode`'s dict first (a test holds the two equal). What orjson refuses (an integer
+    beyond 64 bits, a lone surrogate) takes `encode`'s way."""
+    for name in _FLOAT_FIELDS.get(type(entity), ()):
+        _finite(getattr(entity, name))
+    try:
+        body = orjson.dumps(entity, default=_orjson_default, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return fastjson.dumps_finite(encode(entity))
+    return _VERSION_PREFIX + body[1:].decode()
+
+
+_VERSION_PREFIX = f'{{"v":{FORMAT_VERSION},'
+# Datetimes are handed to `_orjson_default`, to be written as `encode` writes them.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _orjson_default(value: object) -> object:
+    if type(value) is datetime:
+        return _json_datetime(value)
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, BaseModel):
+        return _json(value.model_dump())  # `_json` refuses what is not finite
+    raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+def _finite(value: object) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"cannot store non-finite number {value!r}")
+
+
+def _float_fields(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    """The fields of `cls` that may hold a float: orjson would write NaN as null."""
+    return tuple(f.name for f in fields(cls) if "float" in str(f.type))
+
+
+# Of the entities and every dataclass inside them, only these hold floats (a test walks
+# their field types to check that no other one does).
+_FLOAT_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: names for cls in _KINDS if (names := _float_fields(cls))
+}
 
 
 def _record(record: DataclassInstance) -> dict[str, object]:
