@@ -9,7 +9,7 @@ instances refreshing the same pair serialise and the second sees the first's com
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -105,39 +105,94 @@ async def refresh_deliveries(
 async def _replace(
     conn: Connection, services: list[str], environments: list[str], deliveries: list[Delivery]
 ) -> None:
+    """Make the stored rows of these pairs the derived ones, writing only what differs:
+    a pair's history is re-derived whole, but most of it is as stored, and rewriting it
+    all was most of Postgres's time for this table (docs/performance.md)."""
     in_keys = "(service, environment) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
-    await conn.execute(f"DELETE FROM deployments WHERE {in_keys}", services, environments)
-    await conn.execute(f"DELETE FROM recoveries WHERE {in_keys}", services, environments)
-    deployments = [d for delivery in deliveries for d in delivery.deployments]
-    if deployments:
+    deployments = {
+        (d.service, d.environment, d.version): (
+            d.service,
+            d.environment,
+            d.version,
+            d.deployed_at,
+            d.artifact,
+            d.failed_at,
+            d.rework,
+            d.completed,
+            d.attempt_failed,
+        )
+        for delivery in deliveries
+        for d in delivery.deployments
+    }
+    recoveries: dict[tuple[str, str, datetime], tuple[Any, ...]] = {}
+    for delivery in deliveries:
+        for r in delivery.recoveries:  # the first of a start wins, as it always did
+            recoveries.setdefault(
+                (r.service, r.environment, r.started_at),
+                (r.service, r.environment, r.started_at, r.restored_at, str(r.cause)),
+            )
+    stored = await conn.fetch(
+        "SELECT service, environment, version, deployed_at, artifact, failed_at, rework, "
+        f"completed, attempt_failed FROM deployments WHERE {in_keys}",
+        services,
+        environments,
+    )
+    gone, changed = _difference(stored, deployments, key_size=3)
+    if gone:
+        await conn.execute(
+            "DELETE FROM deployments WHERE (service, environment, version) IN "
+            "(SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
+            *_columns(gone, 3),
+        )
+    if changed:
         await conn.execute(
             """INSERT INTO deployments (service, environment, version, deployed_at, artifact,
                    failed_at, rework, completed, attempt_failed)
                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],
-                   $5::text[], $6::timestamptz[], $7::bool[], $8::bool[], $9::bool[])""",
-            [d.service for d in deployments],
-            [d.environment for d in deployments],
-            [d.version for d in deployments],
-            [d.deployed_at for d in deployments],
-            [d.artifact for d in deployments],
-            [d.failed_at for d in deployments],
-            [d.rework for d in deployments],
-            [d.completed for d in deployments],
-            [d.attempt_failed for d in deployments],
+                   $5::text[], $6::timestamptz[], $7::bool[], $8::bool[], $9::bool[])
+               ON CONFLICT (service, environment, version) DO UPDATE
+               SET deployed_at = EXCLUDED.deployed_at, artifact = EXCLUDED.artifact,
+                   failed_at = EXCLUDED.failed_at, rework = EXCLUDED.rework,
+                   completed = EXCLUDED.completed, attempt_failed = EXCLUDED.attempt_failed""",
+            *_columns(changed, 9),
         )
-    recoveries = [r for delivery in deliveries for r in delivery.recoveries]
-    if recoveries:
+    stored = await conn.fetch(
+        "SELECT service, environment, started_at, restored_at, cause "
+        f"FROM recoveries WHERE {in_keys}",
+        services,
+        environments,
+    )
+    gone, changed = _difference(stored, recoveries, key_size=3)
+    if gone:
+        await conn.execute(
+            "DELETE FROM recoveries WHERE (service, environment, started_at) IN "
+            "(SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]))",
+            *_columns(gone, 3),
+        )
+    if changed:
         await conn.execute(
             """INSERT INTO recoveries (service, environment, started_at, restored_at, cause)
                SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[],
                    $4::timestamptz[], $5::text[])
-               ON CONFLICT (service, environment, started_at) DO NOTHING""",
-            [r.service for r in recoveries],
-            [r.environment for r in recoveries],
-            [r.started_at for r in recoveries],
-            [r.restored_at for r in recoveries],
-            [str(r.cause) for r in recoveries],
+               ON CONFLICT (service, environment, started_at) DO UPDATE
+               SET restored_at = EXCLUDED.restored_at, cause = EXCLUDED.cause""",
+            *_columns(changed, 5),
         )
+
+
+def _difference(
+    stored: Sequence[Any], wanted: Mapping[tuple[Any, ...], tuple[Any, ...]], key_size: int
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The keys of stored rows `wanted` lacks, and the rows of `wanted` stored otherwise
+    or not at all (both sorted: one lock order for every instance)."""
+    held = {row[:key_size]: row for row in map(tuple, stored)}
+    gone = sorted(held.keys() - wanted.keys())
+    changed = [row for key, row in sorted(wanted.items()) if held.get(key) != row]
+    return gone, changed
+
+
+def _columns(rows: Sequence[tuple[Any, ...]], size: int) -> list[list[Any]]:
+    return [[row[i] for row in rows] for i in range(size)]
 
 
 async def add_artifact_changes(conn: Connection, artifacts: Iterable[Artifact]) -> None:
