@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # loaded, re-encoded and re-derived once) spread over more events (docs/performance.md).
     # When caught up, batches hold what arrived meanwhile, however large this is.
     kafka_max_batch: int = Field(default=10000, ge=1)
+    # Entities ingest keeps in memory between batches (store.cache): a batch is folded onto
+    # them while the batch before it commits, instead of reading them back. 0: none.
+    entity_cache_size: int = Field(default=20000, ge=0)
     # How long the group waits for a crashed instance before reassigning its partitions.
     kafka_session_timeout: timedelta = timedelta(seconds=10)
     database_url: SecretStr | None = None

@@ -31,7 +31,7 @@ QUERY_METHODS = {
 # (file under service/golive, expression as ast.unparse writes it): why it is trusted.
 ALLOWED = {
     ("store/alerts.py", "column"): "checked against ('starts_at', 'resolved_at') first",
-    ("store/batches.py", "BY_FIELD[name].table"): "a projection's table name (PROJECTIONS)",
+    ("store/batches.py", "projection.table"): "a projection's table name (PROJECTIONS)",
     ("store/projections.py", "table"): "a projection's table name (PROJECTIONS)",
     ("store/projections.py", "projection.table"): "a projection's table name (PROJECTIONS)",
     ("store/queries.py", "projection.table"): "a projection's table name (PROJECTIONS)",

@@ -36,12 +36,17 @@ from golive.store.batches import (
     BatchResult,
     Conflict,
     IncomingEvent,
+    Plan,
+    commit,
     load_offsets,
+    prepare,
     reset_offsets,
     write_batch,
 )
-from golive.store.db import translated
+from golive.store.cache import EntityCache, Entry
+from golive.store.db import Connection, translated
 from golive.store.errors import StoreRejectedError, StoreUnavailableError
+from golive.store.projections import BY_FIELD, read
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +76,7 @@ class Fetched:
     incoming: list[IncomingEvent] = field(default_factory=list)
     letters: list[DeadLetter] = field(default_factory=list)
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next, by partition
+    plan: Plan | None = None  # prepared ahead, while the batch before it was written
 
 
 class Backoff:
@@ -110,6 +116,7 @@ class Ingestor:
         self._generation = 0
         self._consumer: AIOKafkaConsumer | None = None
         self._probed_at = float("-inf")
+        self._cache = EntityCache(settings.entity_cache_size)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -135,9 +142,9 @@ class Ingestor:
     async def _consume(
         self, consumer: AIOKafkaConsumer, producer: Any, stop: asyncio.Event
     ) -> None:
-        """Fetch, decode and write batches until `stop`. The next batch is fetched and
-        decoded while the one in hand is written: decoding is a third of ingest's CPU,
-        and it then runs while this process waits on Postgres (docs/performance.md)."""
+        """Fetch, decode and write batches until `stop`. The next batch is fetched,
+        decoded and folded (`store.batches.prepare`) while the one in hand is written:
+        that work then runs while this process waits on Postgres (docs/performance.md)."""
         backoff = Backoff(stop)
         ahead: asyncio.Task[Fetched] | None = None
         try:
@@ -164,10 +171,11 @@ class Ingestor:
         finally:
             if ahead is not None:
                 # Fetched but not handled: fetched again from the stored offsets by
-                # whoever consumes these partitions next.
+                # whoever consumes these partitions next. Its plan is in the cache.
                 ahead.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Stopping, *BROKER_ERRORS):
                     await ahead
+                self._cache.invalidate()
 
     async def _fetch_and_decode(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> Fetched:
         # Taken before the fetch: a batch fetched across a rebalance is stale (`_handle`).
@@ -183,7 +191,26 @@ class Ingestor:
                 # Postgres come back while this decodes.
                 await asyncio.sleep(0)
             fetched.offsets[(tp.topic, tp.partition)] = records[-1].offset + 1
+        if fetched.incoming:
+            # If Postgres is out of reach now, prepared again when written, with retries.
+            with contextlib.suppress(StoreUnavailableError):
+                fetched.plan = await self._prepare(fetched.incoming, None)
         return fetched
+
+    async def _prepare(self, incoming: Sequence[IncomingEvent], conn: Connection | None) -> Plan:
+        """Fold a batch onto the cached entities; those not cached are read on `conn`, or
+        on a connection of the pool (the batch before may hold another meanwhile)."""
+
+        async def read_rows(name: str, keys: list[Any]) -> dict[Any, Entry]:
+            if conn is not None:
+                return await read(conn, BY_FIELD[name], keys)
+            async with translated(), self.pool.acquire() as reader:
+                return await read(reader, BY_FIELD[name], keys)
+
+        async with translated():
+            return await prepare(
+                incoming, catalog=self.catalog, cache=self._cache, read_rows=read_rows
+            )
 
     async def _fetch(
         self, consumer: AIOKafkaConsumer, stop: asyncio.Event
@@ -235,6 +262,8 @@ class Ingestor:
                 # from before or after their seek: drop it and seek again to the offsets
                 # stored with the state, from where its records are fetched again.
                 log.info("dropping a batch fetched during a rebalance")
+                if fetched.plan is not None:
+                    self._cache.invalidate()  # it holds the plan that is dropped
                 await self._load_and_seek(list(consumer.assignment()), stop)
                 return
             await self._follow_log_resets(batch, stop)
@@ -249,7 +278,7 @@ class Ingestor:
                 )
             try:
                 result = await self._retry(
-                    lambda: self._write(incoming, offsets, producer), "database", stop
+                    lambda: self._write(incoming, offsets, producer, fetched), "database", stop
                 )
             except StoreRejectedError as err:
                 log.error("Postgres refused a batch (%s): isolating the event(s) it refuses", err)
@@ -287,8 +316,16 @@ class Ingestor:
         )
 
     async def _write(
-        self, incoming: Sequence[IncomingEvent], offsets: dict[tuple[str, int], int], producer: Any
+        self,
+        incoming: Sequence[IncomingEvent],
+        offsets: dict[tuple[str, int], int],
+        producer: Any,
+        fetched: Fetched | None = None,
     ) -> BatchResult:
+        """Commit a batch: with its plan from `fetched` if that plan is still current,
+        else prepared again first. Without `fetched`, alone, with no cache (the isolating
+        path)."""
+
         async def dead_letter(conflicts: Sequence[Conflict]) -> None:
             # Inside the batch's transaction: if the send fails, nothing commits and the
             # batch is retried, so a conflict is never skipped without its dead letter.
@@ -297,14 +334,29 @@ class Ingestor:
             await send_dead_letters(producer, self.settings.kafka_dlq_topic, letters, now)
 
         async with translated(), self.pool.acquire() as conn:
-            result = await write_batch(
-                conn,
-                incoming,
-                offsets,
-                group_id=self.settings.kafka_group_id,
-                catalog=self.catalog,
-                on_conflicts=dead_letter,
-            )
+            if fetched is None:
+                result = await write_batch(
+                    conn,
+                    incoming,
+                    offsets,
+                    group_id=self.settings.kafka_group_id,
+                    catalog=self.catalog,
+                    on_conflicts=dead_letter,
+                )
+            else:
+                plan = fetched.plan
+                if plan is None or not plan.is_current(self._cache):
+                    plan = await self._prepare(incoming, conn)
+                fetched.plan = None  # a failed commit invalidated what it prepared
+                result = await commit(
+                    conn,
+                    plan,
+                    offsets,
+                    group_id=self.settings.kafka_group_id,
+                    catalog=self.catalog,
+                    cache=self._cache,
+                    on_conflicts=dead_letter,
+                )
         self.health.report("database", True)
         return result
 
@@ -317,6 +369,7 @@ class Ingestor:
     ) -> BatchResult:
         """One event per transaction; those Postgres refuses are dead-lettered, so that a
         poison record never wedges its partition."""
+        self._cache.invalidate()  # it holds the refused batch's plan
         result = BatchResult()
         refused: list[DeadLetter] = []
         for item in incoming:

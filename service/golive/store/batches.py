@@ -17,6 +17,7 @@ table recognises what was applied, and the state changes exactly once.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,10 +27,11 @@ from golive import fastjson
 from golive.contract import Event, Rejection, decode_record
 from golive.domain.catalog import Catalog
 from golive.domain.state import ENTITY_FIELDS, State, derived_touches, touches
-from golive.domain.teams import apply_counting_activity
+from golive.domain.teams import Buckets, apply_counting_activity
 from golive.store import derived
+from golive.store.cache import EntityCache, Entry, Write
 from golive.store.db import Connection
-from golive.store.projections import BY_FIELD, lock_and_load, save
+from golive.store.projections import BY_FIELD, Rows, lock, read, rows_of, save_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,39 +156,120 @@ def _holds_same(row: Any, event: Event, payload: bytes) -> bool:
     return not isinstance(held, Rejection) and same_event(held, event)
 
 
-async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catalog) -> None:
-    """Apply events (already known to be new) to the projections, in the caller's transaction."""
-    if not events:
-        return
-    wanted: dict[str, set[object]] = {}
+# --- folding: the entities a batch touches, before and after ------------------------------
+
+# Events folded between two yields to the event loop while a batch is prepared (a few
+# ms of work), so the transaction of the batch before it goes on meanwhile.
+FOLD_SLICE = 250
+
+# Reads the entries of some keys of a projection: from the cache or the rows.
+EntriesOf = Callable[[str, list[Any]], Awaitable[dict[Any, Entry]]]
+
+
+@dataclass(slots=True)
+class Fold:
+    """Events folded into the entities they touch, and what writing that takes."""
+
+    wanted: dict[str, set[Any]]  # keys touched, by State field
+    before: dict[str, dict[Any, Entry]]  # the entries folded onto, by field and key
+    after: State
+    activity: Buckets
+    changed: dict[str, dict[Any, Any]]  # entities to write, by field and key
+    rows: dict[str, Rows]  # the same, encoded
+    gone: dict[str, list[Any]]  # keys touched that name no entity after all
+
+
+def wanted_by(events: Iterable[Event], catalog: Catalog) -> dict[str, set[Any]]:
+    wanted: dict[str, set[Any]] = {}
     for event in events:
         for name, keys in touches(event, catalog).items():
             wanted.setdefault(name, set()).update(keys)
-    loaded: dict[str, Any] = {}
-    for name in ENTITY_FIELDS:  # in lock order; what is loaded first may name more to load
-        for derived_name, keys in derived_touches(State(**loaded)).items():
-            if derived_name not in loaded:
-                wanted.setdefault(derived_name, set()).update(keys)
-        loaded[name] = await lock_and_load(conn, BY_FIELD[name], wanted.get(name, ()))
-    before = State(**loaded)
-    state, activity = apply_counting_activity(events, catalog, before)
+    return wanted
+
+
+def state_of(before: Mapping[str, Mapping[Any, Entry]]) -> State:
+    """The partial State of the entities in `before`."""
+    entities: dict[str, Any] = {
+        name: {k: e.entity for k, e in entries.items() if e.entity is not None}
+        for name, entries in before.items()
+    }
+    return State(**entities)
+
+
+async def gather(wanted: dict[str, set[Any]], entries_of: EntriesOf) -> dict[str, dict[Any, Entry]]:
+    """The entries of every wanted key, field by field in lock order: what is found first
+    may name more to want (`derived_touches`), which `wanted` then holds too."""
+    before: dict[str, dict[Any, Entry]] = {}
     for name in ENTITY_FIELDS:
-        keys = wanted.get(name, set())
-        current = getattr(state, name)
-        await save(conn, BY_FIELD[name], {k: current[k] for k in keys if k in current})
-        if keys - current.keys():  # placeholders of keys that named nothing after all
+        for derived_name, keys in derived_touches(state_of(before)).items():
+            if derived_name not in before:
+                wanted.setdefault(derived_name, set()).update(keys)
+        ordered = sorted(wanted.get(name, ()), key=BY_FIELD[name].db_key)
+        before[name] = await entries_of(name, ordered) if ordered else {}
+    return before
+
+
+async def fold(
+    events: Sequence[Event],
+    catalog: Catalog,
+    wanted: dict[str, set[Any]],
+    before: dict[str, dict[Any, Entry]],
+    *,
+    sliced: bool,
+) -> Fold:
+    """Fold `events` (all new) onto `before` with the pure reducer; encode what changed.
+    `sliced` yields to the event loop between slices of the work."""
+    after, activity = state_of(before), Buckets()
+    for start in range(0, len(events), FOLD_SLICE):
+        after, buckets = apply_counting_activity(events[start : start + FOLD_SLICE], catalog, after)
+        add_buckets(activity, buckets)
+        if sliced:
+            await asyncio.sleep(0)
+    changed: dict[str, dict[Any, Any]] = {}
+    rows: dict[str, Rows] = {}
+    gone: dict[str, list[Any]] = {}
+    for name in ENTITY_FIELDS:
+        current, prior = getattr(after, name), before.get(name, {})
+        changed[name], gone[name] = {}, []
+        for key in wanted.get(name, ()):
+            entity = current.get(key)
+            if entity is None:
+                gone[name].append(key)
+            elif (entry := prior.get(key)) is None or entry.entity is not entity:
+                changed[name][key] = entity
+        rows[name] = rows_of(BY_FIELD[name], changed[name])
+        if sliced:
+            await asyncio.sleep(0)
+    return Fold(wanted, before, after, activity, changed, rows, gone)
+
+
+def add_buckets(into: Buckets, more: Buckets) -> None:
+    for key, (n, first, last) in more.items():
+        if key in into:
+            m, f, la = into[key]
+            into[key] = (m + n, min(f, first), max(la, last))
+        else:
+            into[key] = (n, first, last)
+
+
+async def write_fold(conn: Connection, done: Fold, events: Sequence[Event]) -> None:
+    """Write a fold's entities, derived rows and counts, in the caller's transaction
+    (which holds the locks of `done.wanted`)."""
+    for name in ENTITY_FIELDS:
+        projection = BY_FIELD[name]
+        await save_rows(conn, projection, done.rows[name])
+        if done.gone[name]:  # placeholders of keys that named nothing after all
             await conn.execute(
-                f"DELETE FROM {BY_FIELD[name].table} WHERE key = ANY($1::text[]) AND doc IS NULL",
-                sorted(BY_FIELD[name].db_key(k) for k in keys - current.keys()),
+                f"DELETE FROM {projection.table} WHERE key = ANY($1::text[]) AND doc IS NULL",
+                sorted(projection.db_key(k) for k in done.gone[name]),
             )
-    # Every timeline the batch touched was locked and loaded above, and is current now.
+    before = state_of(done.before)
+    # Every timeline the batch touched was locked and loaded, and is current now.
     await derived.refresh_deliveries(
-        conn, derived.affected(before, state, wanted), locked=state.timelines
+        conn, derived.affected(before, done.after, done.wanted), locked=done.after.timelines
     )
-    await derived.add_artifact_changes(
-        conn, [a for k, a in state.artifacts.items() if k in wanted.get("artifacts", ())]
-    )
-    await derived.add_team_activity(conn, activity)
+    await derived.add_artifact_changes(conn, done.changed["artifacts"].values())
+    await derived.add_team_activity(conn, done.activity)
     counts = Counter(e.name for e in events)
     await conn.execute(
         """INSERT INTO event_counts (name, count) SELECT * FROM unnest($1::text[], $2::bigint[])
@@ -194,6 +277,21 @@ async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catal
         list(counts),
         list(counts.values()),
     )
+
+
+async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catalog) -> None:
+    """Apply events (already known to be new) to the projections, in the caller's
+    transaction, reading every entity under its lock: no cache (`golive replay`)."""
+    if not events:
+        return
+
+    async def locked(name: str, keys: list[Any]) -> dict[Any, Entry]:
+        await lock(conn, BY_FIELD[name], keys)
+        return await read(conn, BY_FIELD[name], keys)
+
+    wanted = wanted_by(events, catalog)
+    before = await gather(wanted, locked)
+    await write_fold(conn, await fold(events, catalog, wanted, before, sliced=False), events)
 
 
 async def store_offsets(conn: Connection, group_id: str, offsets: PartitionOffsets) -> None:
@@ -243,6 +341,170 @@ async def load_offsets(
     return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
 
+# --- a batch: prepared, then committed ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Plan:
+    """A batch folded before its transaction, on the assumption that every event is new
+    and every entity is as the cache or the rows said."""
+
+    incoming: list[IncomingEvent]  # the first of each (source, id) in the batch
+    result: BatchResult  # the batch's own repeats and conflicts
+    fold: Fold
+    write: Write  # the writes the cache holds for this plan
+    epoch: int  # the cache's epoch it was prepared in
+
+    def is_current(self, cache: EntityCache) -> bool:
+        """False once the cache was invalidated after this plan was made: an entry it
+        folded onto may be gone (a batch before it did not commit as prepared)."""
+        return self.epoch == cache.epoch
+
+
+def cached_entries(cache: EntityCache, read_rows: EntriesOf) -> EntriesOf:
+    """Entries from `cache`, the others read with `read_rows` (and then cached)."""
+
+    async def entries_of(name: str, keys: list[Any]) -> dict[Any, Entry]:
+        entries: dict[Any, Entry] = {}
+        missing = []
+        for key in keys:
+            entry = cache.get(name, key)
+            if entry is None:
+                missing.append(key)
+            else:
+                entries[key] = entry
+        if missing:
+            epoch = cache.epoch
+            read_now = await read_rows(name, missing)
+            entries.update(read_now)
+            if cache.epoch == epoch:  # not invalidated while reading
+                for key, entry in read_now.items():
+                    cache.put(name, key, entry)
+        return entries
+
+    return entries_of
+
+
+async def prepare(
+    incoming: Sequence[IncomingEvent],
+    *,
+    catalog: Catalog,
+    cache: EntityCache,
+    read_rows: EntriesOf,
+) -> Plan:
+    """Fold a batch onto the entities as cached (reading those that are not, with
+    `read_rows`), and leave the result in the cache for the next batch to fold onto."""
+    epoch = cache.epoch
+    result = BatchResult()
+    # A batch may itself repeat an event: keep the first, the rest are duplicates.
+    unique: dict[tuple[str, str], IncomingEvent] = {}
+    for item in incoming:
+        first = unique.get(item.event.key)
+        if first is None:
+            unique[item.event.key] = item
+        elif same_event(first.event, item.event):
+            result.duplicates[item.event.name] += 1
+        else:
+            holder = f"{first.topic}[{first.partition}] offset {first.offset}, same batch"
+            result.conflicts.append(Conflict(item, holder))
+    events = [i.event for i in unique.values()]
+    wanted = wanted_by(events, catalog)
+    before = await gather(wanted, cached_entries(cache, read_rows))
+    done = await fold(events, catalog, wanted, before, sliced=True)
+    write = Write()
+    if cache.epoch == epoch:
+        _remember(cache, done, write)
+    return Plan(list(unique.values()), result, done, write, epoch)
+
+
+def _remember(cache: EntityCache, done: Fold, write: Write) -> None:
+    """Put a fold's outcome in the cache: what it changed as made by `write`."""
+    for name in ENTITY_FIELDS:
+        changed = done.changed[name]
+        for key in done.wanted.get(name, ()):
+            if key in changed:
+                cache.put(name, key, Entry(changed[key], write))
+            elif (entry := done.before[name].get(key)) is not None:
+                cache.put(name, key, entry)
+
+
+async def commit(
+    conn: Connection,
+    plan: Plan,
+    offsets: PartitionOffsets,
+    *,
+    group_id: str,
+    catalog: Catalog,
+    cache: EntityCache,
+    on_conflicts: OnConflicts | None = None,
+) -> BatchResult:
+    """Write a prepared batch in one transaction. Each touched row is locked and checked
+    against the entry the plan folded onto; where one differs, or an event turns out to
+    be stored already, the batch is folded again under the locks, from the rows. Returns
+    what was applied, what was a duplicate and what conflicted (after `on_conflicts` took
+    it, inside the transaction, so a conflict is never committed past without being
+    handed over)."""
+    result = BatchResult(Counter(), Counter(plan.result.duplicates), list(plan.result.conflicts))
+    refold = False
+
+    async def checked(name: str, keys: list[Any]) -> dict[Any, Entry]:
+        nonlocal refold
+        projection = BY_FIELD[name]
+        rows = await lock(conn, projection, keys)
+        planned = plan.fold.before.get(name, {})
+        entries: dict[Any, Entry] = {}
+        stale = []
+        for key in keys:
+            entry = planned.get(key)
+            if entry is not None and entry.matches(*rows[key]):
+                entries[key] = entry
+            else:
+                stale.append(key)
+        if stale:
+            refold = True
+            entries.update(await read(conn, projection, stale))
+        return entries
+
+    done: Fold | None = None
+    try:
+        async with conn.transaction():
+            inserted = await insert_events(conn, plan.incoming)
+            new = [i.event for i in plan.incoming if i.event.key in inserted]
+            refused = [i for i in plan.incoming if i.event.key not in inserted]
+            duplicates, conflicts = await find_conflicts(conn, refused)
+            result.conflicts.extend(conflicts)
+            for item in duplicates:
+                result.duplicates[item.event.name] += 1
+            refold = bool(refused)  # the plan folded events that were not new
+            if new:
+                wanted = {name: set(keys) for name, keys in plan.fold.wanted.items()}
+                before = await gather(wanted, checked)
+                done = (
+                    await fold(new, catalog, wanted, before, sliced=False) if refold else plan.fold
+                )
+                await write_fold(conn, done, new)
+            await store_offsets(conn, group_id, offsets)
+            xid = int(await conn.fetchval("SELECT pg_current_xact_id()::text::bigint"))
+            # Last: a batch refused above is rolled back and retried (or isolated) without
+            # its conflicts having been handed over, so they are not handed over twice.
+            if result.conflicts and on_conflicts is not None:
+                await on_conflicts(result.conflicts)
+    except BaseException:
+        cache.invalidate()  # the entries this plan left in it were never written
+        raise
+    if refold:
+        # The cache holds the plan's guess, and the next batch, if prepared already,
+        # folded onto it: both are dropped, and the cache takes what was written.
+        cache.invalidate()
+        if done is not None:
+            _remember(cache, done, Write(xid))
+    else:
+        plan.write.xid = xid
+    cache.committed(xid)
+    result.applied.update(e.name for e in new)
+    return result
+
+
 async def write_batch(
     conn: Connection,
     incoming: Sequence[IncomingEvent],
@@ -250,36 +512,22 @@ async def write_batch(
     *,
     group_id: str,
     catalog: Catalog,
+    cache: EntityCache | None = None,
     on_conflicts: OnConflicts | None = None,
 ) -> BatchResult:
-    """The whole batch in one transaction; returns what was applied, what was a
-    duplicate and what conflicted (after `on_conflicts` took it, inside the transaction,
-    so a conflict is never committed past without being handed over)."""
-    result = BatchResult()
-    async with conn.transaction():
-        # A batch may itself repeat an event: keep the first, the rest are duplicates.
-        unique: dict[tuple[str, str], IncomingEvent] = {}
-        for item in incoming:
-            first = unique.get(item.event.key)
-            if first is None:
-                unique[item.event.key] = item
-            elif same_event(first.event, item.event):
-                result.duplicates[item.event.name] += 1
-            else:
-                holder = f"{first.topic}[{first.partition}] offset {first.offset}, same batch"
-                result.conflicts.append(Conflict(item, holder))
-        inserted = await insert_events(conn, list(unique.values()))
-        new = [i.event for i in unique.values() if i.event.key in inserted]
-        refused = [i for i in unique.values() if i.event.key not in inserted]
-        duplicates, conflicts = await find_conflicts(conn, refused)
-        result.conflicts.extend(conflicts)
-        for item in duplicates:
-            result.duplicates[item.event.name] += 1
-        await apply_events(conn, new, catalog)
-        await store_offsets(conn, group_id, offsets)
-        # Last: a batch refused above is rolled back and retried (or isolated) without its
-        # conflicts having been handed over, so they are not handed over twice.
-        if result.conflicts and on_conflicts is not None:
-            await on_conflicts(result.conflicts)
-    result.applied.update(e.name for e in new)
-    return result
+    """Prepare and commit a batch on one connection (no overlap with another batch)."""
+    cache = cache if cache is not None else EntityCache(0)
+
+    async def read_rows(name: str, keys: list[Any]) -> dict[Any, Entry]:
+        return await read(conn, BY_FIELD[name], keys)
+
+    plan = await prepare(incoming, catalog=catalog, cache=cache, read_rows=read_rows)
+    return await commit(
+        conn,
+        plan,
+        offsets,
+        group_id=group_id,
+        catalog=catalog,
+        cache=cache,
+        on_conflicts=on_conflicts,
+    )

@@ -16,6 +16,7 @@ from golive.domain.ecs import Fleet
 from golive.domain.model import Artifact, Change, Incident, Release, Rollout, Task, Team, Timeline
 from golive.domain.rollouts import availability
 from golive.store import codec
+from golive.store.cache import ABSENT, MAX_XID_SPAN, Entry, Write
 from golive.store.db import Connection
 
 TIMELINE_SEPARATOR = "\x1f"
@@ -163,6 +164,17 @@ async def lock_and_load(
     conn: Connection, projection: Projection, state_keys: Iterable[Any]
 ) -> dict[Any, Any]:
     """Lock the rows of `state_keys` (creating placeholders) and return the stored entities."""
+    keys = list(state_keys)
+    await lock(conn, projection, keys)
+    entries = await read(conn, projection, keys)
+    return {k: e.entity for k, e in entries.items() if e.entity is not None}
+
+
+async def lock(
+    conn: Connection, projection: Projection, state_keys: Iterable[Any]
+) -> dict[Any, tuple[int, bool]]:
+    """Lock the rows of `state_keys`, creating placeholders for keys not stored yet; return
+    each row's xmin and whether it holds an entity (`cache.Entry.matches` reads them)."""
     keys = sorted({projection.db_key(k) for k in state_keys})
     if not keys:
         return {}
@@ -173,25 +185,68 @@ async def lock_and_load(
         keys,
     )
     rows = await conn.fetch(
-        f"SELECT key, doc FROM {table} WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE", keys
+        f"SELECT key, xmin::text::bigint AS xmin, doc IS NOT NULL AS stored FROM {table} "
+        "WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE",
+        keys,
     )
-    return {
-        projection.state_key(r["key"]): projection.decode(r["doc"])
+    return {projection.state_key(r["key"]): (r["xmin"], r["stored"]) for r in rows}
+
+
+async def read(
+    conn: Connection, projection: Projection, state_keys: Iterable[Any]
+) -> dict[Any, Entry]:
+    """The stored entity of each of `state_keys` (`ABSENT` where none), with the write
+    that made its row: a row written longer ago than the cache trusts xmins gets none."""
+    wanted = list(state_keys)
+    keys = sorted({projection.db_key(k) for k in wanted})
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        f"SELECT key, doc, xmin::text::bigint AS xmin, age(xmin) < $2 AS recent "
+        f"FROM {projection.table} WHERE key = ANY($1::text[]) AND doc IS NOT NULL",
+        keys,
+        MAX_XID_SPAN,
+    )
+    found = {
+        projection.state_key(r["key"]): Entry(
+            projection.decode(r["doc"]), Write(r["xmin"]) if r["recent"] else None
+        )
         for r in rows
-        if r["doc"] is not None
     }
+    return {k: found.get(k, ABSENT) for k in wanted}
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """Entities of one projection as the statement that saves them takes them."""
+
+    keys: list[str]
+    docs: list[str]
+    columns: list[list[Any]]  # one list per derived column
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def rows_of(projection: Projection, entities: Mapping[Any, Any]) -> Rows:
+    """Encode `entities` for `save`: pure, so a batch does it before its transaction."""
+    keys = [projection.db_key(k) for k in entities]
+    docs = [codec.encode_text(e) for e in entities.values()]
+    values = [projection.row(e) for e in entities.values()]
+    columns = [[row[i] for row in values] for i in range(len(projection.columns))]
+    return Rows(keys, docs, columns)
 
 
 async def save(conn: Connection, projection: Projection, entities: Mapping[Any, Any]) -> None:
-    """Write entities back in one statement (rows exist: `lock_and_load` made them)."""
-    if not entities:
+    """Write entities back in one statement (rows exist: `lock` made them)."""
+    await save_rows(conn, projection, rows_of(projection, entities))
+
+
+async def save_rows(conn: Connection, projection: Projection, rows: Rows) -> None:
+    if not rows:
         return
-    keys = [projection.db_key(k) for k in entities]
-    docs = [codec.encode_text(e) for e in entities.values()]
-    rows = [projection.row(e) for e in entities.values()]
     columns = [c for c, _ in projection.columns]
     casts = [t for _, t in projection.columns]
-    arrays = [[row[i] for row in rows] for i in range(len(columns))]
     sets = ", ".join(
         ["doc = u.doc::jsonb", *(f"{c} = u.{c}" for c in columns), "updated_at = now()"]
     )
@@ -201,7 +256,7 @@ async def save(conn: Connection, projection: Projection, entities: Mapping[Any, 
     await conn.execute(
         f"UPDATE {projection.table} AS t SET {sets} "
         f"FROM {unnest} AS u({aliases}) WHERE t.key = u.key",
-        keys,
-        docs,
-        *arrays,
+        rows.keys,
+        rows.docs,
+        *rows.columns,
     )
