@@ -99,17 +99,18 @@ def _decode(value: bytes | None, headers: Headers, max_bytes: int) -> Event:
         )
     attrs = _binary_attributes(headers)
     body = _parse_json(value)
+    raw = value or b""  # not None: parsed
     if attrs is not None:
         _check_cloudevent(attrs, where="header ce_")
-        return _from_cdevent(body, Mode.BINARY, attrs)
+        return _from_cdevent(body, Mode.BINARY, attrs, raw)
     if "specversion" in body and "context" not in body:
         envelope = {k: v for k, v in body.items() if k not in ("data", "data_base64")}
         _check_cloudevent(envelope, where="attribute ")
-        return _from_cdevent(_structured_data(body), Mode.STRUCTURED, envelope)
+        return _from_cdevent(_structured_data(body), Mode.STRUCTURED, envelope, raw)
     if "context" in body or "subject" in body:
-        return _from_cdevent(body, Mode.CDEVENT, None)
+        return _from_cdevent(body, Mode.CDEVENT, None, raw)
     if is_eventbridge(body):
-        return from_eventbridge(body)
+        return from_eventbridge(body, raw)
     raise RejectedError(
         RejectionKind.UNKNOWN_FORMAT,
         "the value is neither a CloudEvent (no 'specversion' attribute, no ce_specversion "
@@ -336,7 +337,9 @@ def parse_timestamp(value: Any, label: str) -> datetime:
         ) from None
 
 
-def _from_cdevent(doc: dict[str, Any], mode: Mode, envelope: Mapping[str, Any] | None) -> Event:
+def _from_cdevent(
+    doc: dict[str, Any], mode: Mode, envelope: Mapping[str, Any] | None, raw: bytes
+) -> Event:
     context = _expect_object(doc.get("context"), "'context'") if "context" in doc else None
     if context is None:
         raise RejectedError(RejectionKind.MISSING_ATTRIBUTE, "the CDEvent has no 'context'")
@@ -385,7 +388,7 @@ def _from_cdevent(doc: dict[str, Any], mode: Mode, envelope: Mapping[str, Any] |
         content=content,
         team=_team(envelope, custom, content),
         custom_data=custom,
-        document=doc,
+        raw=raw,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote
 
+from golive import fastjson
 from golive.contract.content import (
     ArtifactPackagedContent,
     ArtifactPublishedContent,
@@ -59,8 +61,25 @@ class Event:
     content: Content
     team: str | None = None
     custom_data: Mapping[str, Any] | None = None
-    # The CDEvent as received (context + subject [+ customData]), for the events table.
-    document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The record value it was decoded from. Not its parsed document: holding that for
+    # every event of a batch held 40-80 MB and millions of objects for the collector to
+    # scan (docs/performance.md); the rare reader of `document` parses it again.
+    raw: bytes = field(default=b"", compare=False, repr=False)
+
+    @property
+    def document(self) -> Mapping[str, Any]:
+        """The CDEvent as received (context + subject [+ customData]); for an EventBridge
+        event, the EventBridge event."""
+        body: dict[str, Any] = fastjson.loads(self.raw.decode("utf-8"))
+        if self.mode is not Mode.STRUCTURED:
+            return body
+        if "data" in body:
+            data: dict[str, Any] = body["data"]
+            return data
+        decoded: dict[str, Any] = fastjson.loads(
+            base64.b64decode(body["data_base64"]).decode("utf-8")
+        )
+        return decoded
 
     @property
     def name(self) -> str:

@@ -54,7 +54,7 @@ def is_eventbridge(body: Mapping[str, Any]) -> bool:
     return DETAIL_TYPE in body and "detail" in body and "specversion" not in body
 
 
-def from_eventbridge(body: dict[str, Any]) -> Event:
+def from_eventbridge(body: dict[str, Any], raw: bytes) -> Event:
     """The event an EventBridge envelope carries; raises `RejectedError` saying what is wrong."""
     envelope = _validate(Envelope, body, "the EventBridge event", "")
     name = _event_name(envelope.source, envelope.detail_type)
@@ -72,7 +72,7 @@ def from_eventbridge(body: dict[str, Any]) -> Event:
         subject_id=subject,
         subject_source=envelope.source,
         content=content,
-        document=body,
+        raw=raw,
     )
 
 
