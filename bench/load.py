@@ -32,7 +32,7 @@ from bench.fixtures import TOPIC, Record, plan, stream
 from bench.mix import Mix
 from golive.contract import Event, decode_record
 from golive.domain.catalog import Catalog
-from golive.domain.delivery import deliveries
+from golive.domain.delivery import walked_deliveries
 from golive.domain.state import ENTITY_FIELDS, State, touches
 from golive.domain.teams import apply_counting_activity
 from golive.ingest.consumer import KEPT_HEADER_PREFIXES
@@ -232,7 +232,23 @@ async def copy_state(conn: asyncpg.Connection, folder: Folder) -> None:
     )
     deployments = []
     recoveries: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for delivery in deliveries(state).values():
+    walks = []
+    for (service, environment), (delivery, walked) in sorted(walked_deliveries(state).items()):
+        last = walked.last
+        if last is not None:  # a pair with no signal has no walk stored
+            walks.append(
+                (
+                    service,
+                    environment,
+                    last[0] if last else None,
+                    last[1][0] if last else None,
+                    last[1][1] if last else None,
+                    walked.current,
+                    walked.open.started_at if walked.open else None,
+                    str(walked.open.cause) if walked.open else None,
+                    sorted(walked.open_incidents),
+                )
+            )
         deployments += [
             (
                 d.service,
@@ -247,9 +263,9 @@ async def copy_state(conn: asyncpg.Connection, folder: Folder) -> None:
             )
             for d in delivery.deployments
         ]
-        for r in delivery.recoveries:  # ON CONFLICT DO NOTHING: the first one stays
+        for r in delivery.recoveries:  # one started at the same instant: the later stays
             row = (r.service, r.environment, r.started_at, r.restored_at, str(r.cause))
-            recoveries.setdefault(row[:3], row)
+            recoveries[row[:3]] = row
     await conn.copy_records_to_table(
         "deployments",
         records=deployments,
@@ -269,6 +285,21 @@ async def copy_state(conn: asyncpg.Connection, folder: Folder) -> None:
         "recoveries",
         records=list(recoveries.values()),
         columns=["service", "environment", "started_at", "restored_at", "cause"],
+    )
+    await conn.copy_records_to_table(
+        "delivery_walks",
+        records=walks,
+        columns=[
+            "service",
+            "environment",
+            "last_time",
+            "last_source",
+            "last_id",
+            "current_version",
+            "open_started_at",
+            "open_cause",
+            "open_incidents",
+        ],
     )
     pairs = sorted({(a.id, c) for a in entities["artifacts"].values() for c in a.changes})
     await conn.copy_records_to_table(

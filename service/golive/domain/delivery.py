@@ -19,10 +19,10 @@ Rules, walking the signals in event-time order:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from golive.domain.model import Incident, Rollout, Signal, SignalKind, Timeline
 from golive.domain.state import State
@@ -80,11 +80,27 @@ class Delivery:
 _RESTORING_ROLLBACKS = {SignalKind.ROLLEDBACK, SignalKind.ROLLOUT_ROLLEDBACK}
 
 
+SortKey = tuple[datetime, tuple[str, str]]  # the order signals are walked in
+
+
+@dataclass(frozen=True, slots=True)
+class Walked:
+    """Where a derivation of one (service, environment) stopped, after the signal whose
+    sort key is `last`: with the deployments it made, all a walk of later signals needs
+    (`continue_walk`), so that history is not walked again for each new signal."""
+
+    last: SortKey | None = None
+    current: str | None = None
+    open: Recovery | None = None
+    open_incidents: frozenset[str] = frozenset()
+
+
 @dataclass
 class _Walk:
-    """Mutable scratch state of one derivation; never escapes `derive`."""
+    """Mutable scratch state of one derivation; never escapes this module."""
 
-    timeline: Timeline
+    service: str
+    environment: str
     deployments: dict[str, Deployment] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     recoveries: list[Recovery] = field(default_factory=list)
@@ -97,8 +113,8 @@ class _Walk:
         existing = self.deployments.get(version)
         if existing is None:
             existing = Deployment(
-                self.timeline.service,
-                self.timeline.environment,
+                self.service,
+                self.environment,
                 version,
                 signal.time,
                 artifact=signal.artifact,
@@ -119,9 +135,7 @@ class _Walk:
             if deployment.failed_at is None:
                 self.deployments[version] = replace(deployment, failed_at=signal.time)
         if self.open is None:
-            self.open = Recovery(
-                self.timeline.service, self.timeline.environment, signal.time, cause=signal.kind
-            )
+            self.open = Recovery(self.service, self.environment, signal.time, cause=signal.kind)
 
     def restore(self, time: datetime) -> None:
         if self.open is not None:
@@ -172,9 +186,75 @@ def derive(
     timeline: Timeline, incidents: Iterable[Incident] = (), rollouts: Iterable[Rollout] = ()
 ) -> Delivery:
     """Deployments and recoveries from a service's timeline, incidents and rollouts."""
-    walk = _Walk(timeline)
-    signals = [*timeline.signals, *incident_signals(incidents), *rollout_signals(rollouts)]
-    for signal in sorted(signals):
+    return derive_walked(timeline, incidents, rollouts)[0]
+
+
+def derive_walked(
+    timeline: Timeline, incidents: Iterable[Incident] = (), rollouts: Iterable[Rollout] = ()
+) -> tuple[Delivery, Walked]:
+    """`derive`, and where its walk stopped."""
+    walk = _Walk(timeline.service, timeline.environment)
+    signals = sorted([*timeline.signals, *incident_signals(incidents), *rollout_signals(rollouts)])
+    _steps(walk, signals)
+    recoveries = [*walk.recoveries, *([walk.open] if walk.open is not None else [])]
+    delivery = Delivery(
+        timeline.service,
+        timeline.environment,
+        deployments=tuple(walk.deployments[v] for v in walk.order),
+        recoveries=tuple(recoveries),
+        current_version=walk.current,
+    )
+    return delivery, _walked(walk, signals[-1] if signals else None, None)
+
+
+def signal_versions(walked: Walked, signals: Iterable[Signal]) -> set[str]:
+    """The versions whose deployments a walk of `signals` from `walked` may read or
+    change: `continue_walk` must be given every one of them that was deployed."""
+    versions = {walked.current} if walked.current is not None else set()
+    for signal in signals:
+        versions.add(signal.version or "")
+        if signal.previous_version is not None:
+            versions.add(signal.previous_version)
+    return versions
+
+
+def continue_walk(
+    service: str,
+    environment: str,
+    walked: Walked,
+    deployed: Mapping[str, Deployment],
+    signals: Iterable[Signal],
+) -> tuple[list[Deployment], list[Recovery], Walked]:
+    """Walk `signals`, which all sort after `walked.last`, on from `walked`, given the
+    deployments made so far of every version in `signal_versions`. Returns the
+    deployments made or changed, the recoveries opened, closed or still open, and where
+    the walk stopped: what `derive` of all the signals would give for those."""
+    ordered = sorted(signals)
+    if walked.last is not None and ordered and (ordered[0].time, ordered[0].key) <= walked.last:
+        raise ValueError("continue_walk takes only signals after the last one walked")
+    walk = _Walk(service, environment, dict(deployed), list(deployed), [], walked.current)
+    walk.open = walked.open
+    walk.open_incidents = set(walked.open_incidents)
+    _steps(walk, ordered)
+    changed = [d for v, d in walk.deployments.items() if deployed.get(v) != d]
+    recoveries = list(walk.recoveries)
+    if walk.open is not None and walk.open != walked.open:
+        recoveries.append(walk.open)
+    return changed, recoveries, _walked(walk, ordered[-1] if ordered else None, walked.last)
+
+
+def _walked(walk: _Walk, last: Signal | None, before: SortKey | None) -> Walked:
+    return Walked(
+        last=(last.time, last.key) if last is not None else before,
+        current=walk.current,
+        open=walk.open,
+        open_incidents=frozenset(walk.open_incidents),
+    )
+
+
+def _steps(walk: _Walk, signals: Iterable[Signal]) -> None:
+    """Walk `signals`, in order, applying the rules of the module docstring."""
+    for signal in signals:
         kind = signal.kind
         was_open = walk.open is not None
         if kind is SignalKind.DEPLOYED:
@@ -205,19 +285,92 @@ def derive(
                 walk.restore(signal.time)
             if kind is SignalKind.ROLLOUT_ROLLEDBACK and signal.previous_version is not None:
                 walk.current = signal.previous_version
-    if walk.open is not None:
-        walk.recoveries.append(walk.open)
-    return Delivery(
-        timeline.service,
-        timeline.environment,
-        deployments=tuple(walk.deployments[v] for v in walk.order),
-        recoveries=tuple(walk.recoveries),
-        current_version=walk.current,
+
+
+@dataclass(frozen=True, slots=True)
+class SignalChanges:
+    """What a batch changed in one (service, environment)'s signals."""
+
+    added: tuple[Signal, ...] = ()
+    removed: bool = False  # a signal went or changed: the pair must be derived whole
+
+
+def _full(signal: Signal) -> tuple[object, ...]:
+    # Signals compare by (time, key) only; a changed signal keeps both.
+    return (
+        signal.time,
+        signal.key,
+        signal.kind,
+        signal.version,
+        signal.artifact,
+        signal.ref,
+        signal.previous_version,
     )
+
+
+def signal_changes(
+    before: State, after: State, touched: Mapping[str, Iterable[Any]]
+) -> dict[tuple[str, str], SignalChanges]:
+    """The pairs whose signals differ between `before` and `after` (partial states holding
+    at least the `touched` entities), and how: a pair a batch touched without changing
+    its signals (a rollout's progress, a task) needs no derivation at all."""
+    added: dict[tuple[str, str], list[Signal]] = {}
+    removed: set[tuple[str, str]] = set()
+
+    def compare(
+        old: dict[tuple[str, str], list[Signal]], new: dict[tuple[str, str], list[Signal]]
+    ) -> None:
+        for pair in old.keys() | new.keys():
+            was = {_full(s) for s in old.get(pair, ())}
+            now = new.get(pair, [])
+            fresh = [s for s in now if _full(s) not in was]
+            if fresh:
+                added.setdefault(pair, []).extend(fresh)
+            if len(was) > len(now) - len(fresh):
+                removed.add(pair)
+
+    for key in touched.get("timelines", ()):
+        old_timeline, new_timeline = before.timelines.get(key), after.timelines.get(key)
+        if old_timeline is new_timeline:
+            continue
+        old_signals = old_timeline.signals if old_timeline is not None else ()
+        new_signals = new_timeline.signals if new_timeline is not None else ()
+        # The fold keeps the signal objects it does not replace: when every old one is
+        # still there by identity, the new ones are additions, found without comparing
+        # the whole history by value.
+        kept = {id(s) for s in old_signals}
+        fresh = [s for s in new_signals if id(s) not in kept]
+        if len(new_signals) - len(fresh) == len(old_signals):
+            if fresh:
+                added.setdefault(key, []).extend(fresh)
+        else:
+            compare({key: list(old_signals)}, {key: list(new_signals)})
+    for name, signals_of in (("incidents", incident_signals), ("rollouts", rollout_signals)):
+        for key in touched.get(name, ()):
+            old_entity, new_entity = getattr(before, name).get(key), getattr(after, name).get(key)
+            if old_entity is new_entity:
+                continue
+            compare(_by_pair(old_entity, signals_of), _by_pair(new_entity, signals_of))
+    pairs = added.keys() | removed
+    return {pair: SignalChanges(tuple(added.get(pair, ())), pair in removed) for pair in pairs}
+
+
+def _by_pair(
+    entity: Incident | Rollout | None, signals_of: Any
+) -> dict[tuple[str, str], list[Signal]]:
+    if entity is None or not entity.service or not entity.environment:
+        return {}
+    signals: list[Signal] = signals_of([entity])
+    return {(entity.service, entity.environment): signals} if signals else {}
 
 
 def deliveries(state: State) -> dict[tuple[str, str], Delivery]:
     """The delivery of every (service, environment) with a deployment, rollout or incident."""
+    return {key: delivery for key, (delivery, _) in walked_deliveries(state).items()}
+
+
+def walked_deliveries(state: State) -> dict[tuple[str, str], tuple[Delivery, Walked]]:
+    """`deliveries`, each with where its derivation stopped."""
     incidents: dict[tuple[str, str], list[Incident]] = {}
     for incident in state.incidents.values():
         if incident.service is not None and incident.environment is not None:
@@ -228,7 +381,7 @@ def deliveries(state: State) -> dict[tuple[str, str], Delivery]:
             rollouts.setdefault((rollout.service, rollout.environment), []).append(rollout)
     keys = sorted(set(state.timelines) | set(incidents) | set(rollouts))
     return {
-        key: derive(
+        key: derive_walked(
             state.timelines.get(key) or Timeline(*key),
             incidents.get(key, ()),
             rollouts.get(key, ()),

@@ -75,44 +75,59 @@ class BatchResult:
 PartitionOffsets = Mapping[tuple[str, int], int]  # (topic, partition) -> next offset
 
 
-async def insert_events(
-    conn: Connection, incoming: Sequence[IncomingEvent]
-) -> set[tuple[str, str]]:
-    """Insert events, skipping known ones; return the keys actually inserted."""
+async def insert_events(conn: Connection, incoming: Sequence[IncomingEvent]) -> list[IncomingEvent]:
+    """Insert events (their keys distinct), skipping those whose (source, id) is stored
+    already; return the skipped ones. Only those keys come back: a batch of new events
+    (the usual one) reads nothing back."""
     if not incoming:
-        return set()
-    rows = await conn.fetch(
-        """INSERT INTO events (source, id, type, name, time, subject_id, team, payload, headers,
-                               topic, partition, "offset")
-           SELECT source, id, type, name, time, subject_id, team, payload, headers::jsonb,
-                  topic, partition, "offset"
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                       $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[],
-                       $11::int[], $12::bigint[])
-                AS u(source, id, type, name, time, subject_id, team, payload, headers,
-                     topic, partition, "offset")
-           ON CONFLICT (source, id) DO NOTHING
-           RETURNING source, id""",
-        [i.event.source for i in incoming],
-        [i.event.id for i in incoming],
-        [i.event.type for i in incoming],
-        [i.event.name for i in incoming],
-        [i.event.time for i in incoming],
-        [i.event.subject_id for i in incoming],
-        [i.event.team for i in incoming],
-        [i.payload for i in incoming],
+        return []
+    columns: list[list[Any]] = [[] for _ in range(12)]
+    (sources, ids, types, names, times, subjects, teams, payloads, headers, topics,
+     partitions, offsets) = columns  # fmt: skip
+    for item in incoming:
+        event = item.event
+        sources.append(event.source)
+        ids.append(event.id)
+        types.append(event.type)
+        names.append(event.kind.name)
+        times.append(event.time)
+        subjects.append(event.subject_id)
+        teams.append(event.team)
+        payloads.append(item.payload)
         # JSON text, not lists: asyncpg would read nested lists as a 2-D array.
-        [fastjson.dumps_finite(i.headers) for i in incoming],
-        [i.topic for i in incoming],
-        [i.partition for i in incoming],
-        [i.offset for i in incoming],
+        headers.append(fastjson.dumps_finite(item.headers))
+        topics.append(item.topic)
+        partitions.append(item.partition)
+        offsets.append(item.offset)
+    rows = await conn.fetch(
+        """WITH inserted AS (
+               INSERT INTO events (source, id, type, name, time, subject_id, team, payload,
+                                   headers, topic, partition, "offset")
+               SELECT source, id, type, name, time, subject_id, team, payload, headers::jsonb,
+                      topic, partition, "offset"
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                           $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[],
+                           $11::int[], $12::bigint[])
+                    AS u(source, id, type, name, time, subject_id, team, payload, headers,
+                         topic, partition, "offset")
+               ON CONFLICT (source, id) DO NOTHING
+               RETURNING source, id)
+           SELECT u.source, u.id FROM unnest($1::text[], $2::text[]) AS u(source, id)
+           WHERE NOT EXISTS (
+               SELECT 1 FROM inserted i WHERE i.source = u.source AND i.id = u.id)""",
+        *columns,
     )
-    return {(r["source"], r["id"]) for r in rows}
+    if not rows:
+        return []
+    refused = {(r["source"], r["id"]) for r in rows}
+    return [item for item in incoming if item.event.key in refused]
 
 
 def same_event(a: Event, b: Event) -> bool:
     """The same CDEvent, however it travelled (plain, structured or binary mode)."""
-    return a.type == b.type and a.document == b.document
+    if a.type != b.type:
+        return False
+    return (a.raw == b.raw and a.mode is b.mode) or a.document == b.document
 
 
 async def find_conflicts(
@@ -170,6 +185,7 @@ EntriesOf = Callable[[str, list[Any]], Awaitable[dict[Any, Entry]]]
 class Fold:
     """Events folded into the entities they touch, and what writing that takes."""
 
+    events: Sequence[Event]  # the events folded, all taken as new
     wanted: dict[str, set[Any]]  # keys touched, by State field
     before: dict[str, dict[Any, Entry]]  # the entries folded onto, by field and key
     after: State
@@ -240,7 +256,7 @@ async def fold(
         rows[name] = rows_of(BY_FIELD[name], changed[name])
         if sliced:
             await asyncio.sleep(0)
-    return Fold(wanted, before, after, activity, changed, rows, gone)
+    return Fold(events, wanted, before, after, activity, changed, rows, gone)
 
 
 def add_buckets(into: Buckets, more: Buckets) -> None:
@@ -263,11 +279,8 @@ async def write_fold(conn: Connection, done: Fold, events: Sequence[Event]) -> N
                 f"DELETE FROM {projection.table} WHERE key = ANY($1::text[]) AND doc IS NULL",
                 sorted(projection.db_key(k) for k in done.gone[name]),
             )
-    before = state_of(done.before)
     # Every timeline the batch touched was locked and loaded, and is current now.
-    await derived.refresh_deliveries(
-        conn, derived.affected(before, done.after, done.wanted), locked=done.after.timelines
-    )
+    await derived.refresh_deliveries(conn, state_of(done.before), done.after, done.wanted)
     await derived.add_artifact_changes(conn, done.changed["artifacts"].values())
     await derived.add_team_activity(conn, done.activity)
     counts = Counter(e.name for e in events)
@@ -468,9 +481,13 @@ async def commit(
     done: Fold | None = None
     try:
         async with conn.transaction():
-            inserted = await insert_events(conn, plan.incoming)
-            new = [i.event for i in plan.incoming if i.event.key in inserted]
-            refused = [i for i in plan.incoming if i.event.key not in inserted]
+            refused = await insert_events(conn, plan.incoming)
+            new: Sequence[Event]
+            if refused:
+                stored = {i.event.key for i in refused}
+                new = [i.event for i in plan.incoming if i.event.key not in stored]
+            else:
+                new = plan.fold.events
             duplicates, conflicts = await find_conflicts(conn, refused)
             result.conflicts.extend(conflicts)
             for item in duplicates:

@@ -1,8 +1,9 @@
 """Derived tables: deployments, recoveries and artifact changes, kept in step with the
 projections inside each batch's transaction so the leader can aggregate them in SQL.
 
-The derivation is the domain's (`domain.delivery.derive`), run for every (service,
-environment) whose facts the batch changed. Each such pair is locked with a
+The derivation is the domain's (`domain.delivery`), run for every (service, environment)
+whose delivery signals the batch changed: on from where it last stopped when the new
+signals come after it, else over the pair's whole history. Each such pair is locked with a
 transaction-level advisory lock (in key order) before its facts are read, so two
 instances refreshing the same pair serialise and the second sees the first's commit.
 """
@@ -13,8 +14,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from golive.domain.delivery import Delivery, derive
-from golive.domain.model import Artifact, Incident, Rollout, Timeline
+from golive import fastjson
+from golive.domain.delivery import (
+    Delivery,
+    Deployment,
+    Recovery,
+    SignalChanges,
+    Walked,
+    continue_walk,
+    derive_walked,
+    signal_changes,
+    signal_versions,
+)
+from golive.domain.model import Artifact, Incident, Rollout, Signal, SignalKind, Timeline
 from golive.domain.state import State
 from golive.store import codec
 from golive.store.db import Connection
@@ -23,42 +35,169 @@ from golive.store.projections import TIMELINE_SEPARATOR
 DeliveryKey = tuple[str, str]
 
 
-def affected(before: State, after: State, touched: Mapping[str, Iterable[Any]]) -> set[DeliveryKey]:
-    """The (service, environment) pairs whose derived rows a batch may have changed,
-    including a pair an incident or rollout moved away from."""
-    keys: set[DeliveryKey] = set(touched.get("timelines", ()))
-    for name in ("incidents", "rollouts"):
-        for key in touched.get(name, ()):
-            for state in (before, after):
-                entity = getattr(state, name).get(key)
-                if entity is not None and entity.service and entity.environment:
-                    keys.add((entity.service, entity.environment))
-    return keys
-
-
 def _pairs(keys: Iterable[DeliveryKey]) -> tuple[list[str], list[str]]:
     ordered = sorted(keys)
     return [s for s, _ in ordered], [e for _, e in ordered]
 
 
 async def refresh_deliveries(
-    conn: Connection, keys: set[DeliveryKey], locked: Mapping[DeliveryKey, Timeline] | None = None
+    conn: Connection, before: State, after: State, touched: Mapping[str, Iterable[Any]]
 ) -> None:
-    """Re-derive the rows of `keys`. `locked` holds timelines the caller's transaction has
-    already locked and brought up to date: they are taken as they are instead of being
-    read and decoded again (a second decode of each was 3 % of ingest CPU)."""
-    if not keys:
+    """Bring the derived rows of every pair whose signals the batch changed up to date.
+
+    `before` and `after` hold at least the touched entities, the timelines locked by the
+    caller's transaction among them. A pair whose new signals all come after where its
+    last derivation stopped (the usual case: events arrive about in order) goes on from
+    there (`domain.delivery.continue_walk`); any other is derived whole again."""
+    changes = signal_changes(before, after, touched)
+    if not changes:
         return
-    locked = locked or {}
+    keys = sorted(changes)
     services, environments = _pairs(keys)
-    joined = [f"{s}{TIMELINE_SEPARATOR}{e}" for s, e in zip(services, environments, strict=True)]
+    joined = [f"{s}{TIMELINE_SEPARATOR}{e}" for s, e in keys]
     await conn.execute(
         "SELECT pg_advisory_xact_lock(h) FROM "
         "(SELECT hashtextextended(k, 7) AS h FROM unnest($1::text[]) AS k ORDER BY k) AS ordered",
         joined,
     )
+    walks = await _load_walks(conn, services, environments)
+    going_on = {
+        key: walks[key]
+        for key in keys
+        if key in walks and not changes[key].removed and _after(walks[key], changes[key].added)
+    }
+    walked = await _continue(conn, going_on, changes)
+    whole = [key for key in keys if key not in going_on]
+    if whole:
+        walked |= await _derive_whole(conn, whole, after.timelines)
+    await _store_walks(conn, walked)
+
+
+def _after(walked: Walked, signals: Sequence[Signal]) -> bool:
+    return walked.last is None or all((s.time, s.key) > walked.last for s in signals)
+
+
+async def _load_walks(
+    conn: Connection, services: list[str], environments: list[str]
+) -> dict[DeliveryKey, Walked]:
+    rows = await conn.fetch(
+        """SELECT service, environment, last_time, last_source, last_id, current_version,
+                  open_started_at, open_cause, open_incidents
+           FROM delivery_walks
+           WHERE (service, environment) IN (SELECT * FROM unnest($1::text[], $2::text[]))""",
+        services,
+        environments,
+    )
+    walks = {}
+    for r in rows:
+        last = (
+            (r["last_time"], (r["last_source"], r["last_id"]))
+            if r["last_time"] is not None
+            else None
+        )
+        open_ = (
+            Recovery(
+                r["service"],
+                r["environment"],
+                r["open_started_at"],
+                cause=SignalKind(r["open_cause"]),
+            )
+            if r["open_started_at"] is not None
+            else None
+        )
+        walks[(r["service"], r["environment"])] = Walked(
+            last, r["current_version"], open_, frozenset(r["open_incidents"])
+        )
+    return walks
+
+
+async def _store_walks(conn: Connection, walks: Mapping[DeliveryKey, Walked]) -> None:
+    """Store where each derivation stopped; a pair left without signals has none."""
+    empty = sorted(k for k, w in walks.items() if w.last is None)
+    if empty:
+        await conn.execute(
+            "DELETE FROM delivery_walks WHERE (service, environment) IN "
+            "(SELECT * FROM unnest($1::text[], $2::text[]))",
+            *_pairs(empty),
+        )
+    rows = [(k, walks[k]) for k in sorted(walks) if walks[k].last is not None]
+    if not rows:
+        return
+    await conn.execute(
+        """INSERT INTO delivery_walks (service, environment, last_time, last_source, last_id,
+               current_version, open_started_at, open_cause, open_incidents)
+           SELECT s, e, t, ls, li, cv, os, oc, ARRAY(SELECT jsonb_array_elements_text(oi::jsonb))
+           FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[],
+                       $6::text[], $7::timestamptz[], $8::text[], $9::text[])
+                AS u(s, e, t, ls, li, cv, os, oc, oi)
+           ON CONFLICT (service, environment) DO UPDATE
+           SET last_time = EXCLUDED.last_time, last_source = EXCLUDED.last_source,
+               last_id = EXCLUDED.last_id, current_version = EXCLUDED.current_version,
+               open_started_at = EXCLUDED.open_started_at, open_cause = EXCLUDED.open_cause,
+               open_incidents = EXCLUDED.open_incidents""",
+        [k[0] for k, _ in rows],
+        [k[1] for k, _ in rows],
+        [w.last[0] if w.last else None for _, w in rows],
+        [w.last[1][0] if w.last else None for _, w in rows],
+        [w.last[1][1] if w.last else None for _, w in rows],
+        [w.current for _, w in rows],
+        [w.open.started_at if w.open else None for _, w in rows],
+        [str(w.open.cause) if w.open else None for _, w in rows],
+        # JSON text, not lists: asyncpg would read nested lists as a 2-D array.
+        [fastjson.dumps_finite(sorted(w.open_incidents)) for _, w in rows],
+    )
+
+
+async def _continue(
+    conn: Connection,
+    walks: Mapping[DeliveryKey, Walked],
+    changes: Mapping[DeliveryKey, SignalChanges],
+) -> dict[DeliveryKey, Walked]:
+    """Walk each pair's new signals on from where it stopped; write what that changed."""
+    if not walks:
+        return {}
+    wanted = sorted(
+        (key[0], key[1], version)
+        for key, walked in walks.items()
+        for version in signal_versions(walked, changes[key].added)
+    )
+    deployed: dict[DeliveryKey, dict[str, Deployment]] = {}
+    for r in await conn.fetch(
+        f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments "
+        "WHERE (service, environment, version) IN "
+        "(SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
+        *_columns(wanted, 3),
+    ):
+        deployed.setdefault((r["service"], r["environment"]), {})[r["version"]] = Deployment(
+            *r.values()
+        )
+    deployments: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    recoveries: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    walked_on = {}
+    for key, walked in walks.items():
+        made, recovered, walked_on[key] = continue_walk(
+            *key, walked, deployed.get(key, {}), changes[key].added
+        )
+        for d in made:
+            deployments[d.service, d.environment, d.version] = _deployment_row(d)
+        for recovery in recovered:
+            recoveries[recovery.service, recovery.environment, recovery.started_at] = _recovery_row(
+                recovery
+            )
+    await _upsert_deployments(conn, [deployments[k] for k in sorted(deployments)])
+    await _upsert_recoveries(conn, [recoveries[k] for k in sorted(recoveries)])
+    return walked_on
+
+
+async def _derive_whole(
+    conn: Connection, keys: list[DeliveryKey], locked: Mapping[DeliveryKey, Timeline]
+) -> dict[DeliveryKey, Walked]:
+    """Derive each pair from all its facts; write the difference from its stored rows.
+    `locked` holds timelines the caller's transaction has locked and brought up to date:
+    they are taken as they are instead of being read and decoded again."""
+    services, environments = _pairs(keys)
     in_keys = "(service, environment) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
-    unread = [j for k, j in zip(sorted(keys), joined, strict=True) if k not in locked]
+    unread = [f"{s}{TIMELINE_SEPARATOR}{e}" for s, e in keys if (s, e) not in locked]
     timelines = {
         r["key"]: codec.decode_timeline(r["doc"])
         for r in await conn.fetch(
@@ -96,10 +235,40 @@ async def refresh_deliveries(
             )
         )
     deliveries: list[Delivery] = []
-    for key, joined_key in zip(sorted(keys), joined, strict=True):
-        timeline = locked.get(key) or timelines.get(joined_key) or Timeline(*key)
-        deliveries.append(derive(timeline, incidents.get(key, ()), rollouts.get(key, ())))
+    walks = {}
+    for key in keys:
+        joined = f"{key[0]}{TIMELINE_SEPARATOR}{key[1]}"
+        timeline = locked.get(key) or timelines.get(joined) or Timeline(*key)
+        delivery, walks[key] = derive_walked(
+            timeline, incidents.get(key, ()), rollouts.get(key, ())
+        )
+        deliveries.append(delivery)
     await _replace(conn, services, environments, deliveries)
+    return walks
+
+
+_DEPLOYMENT_COLUMNS = (
+    "service, environment, version, deployed_at, artifact, failed_at, rework, completed, "
+    "attempt_failed"
+)
+
+
+def _deployment_row(d: Deployment) -> tuple[Any, ...]:
+    return (
+        d.service,
+        d.environment,
+        d.version,
+        d.deployed_at,
+        d.artifact,
+        d.failed_at,
+        d.rework,
+        d.completed,
+        d.attempt_failed,
+    )
+
+
+def _recovery_row(r: Recovery) -> tuple[Any, ...]:
+    return (r.service, r.environment, r.started_at, r.restored_at, str(r.cause))
 
 
 async def _replace(
@@ -110,32 +279,19 @@ async def _replace(
     all was most of Postgres's time for this table (docs/performance.md)."""
     in_keys = "(service, environment) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
     deployments = {
-        (d.service, d.environment, d.version): (
-            d.service,
-            d.environment,
-            d.version,
-            d.deployed_at,
-            d.artifact,
-            d.failed_at,
-            d.rework,
-            d.completed,
-            d.attempt_failed,
-        )
+        (d.service, d.environment, d.version): _deployment_row(d)
         for delivery in deliveries
         for d in delivery.deployments
     }
-    recoveries: dict[tuple[str, str, datetime], tuple[Any, ...]] = {}
-    for delivery in deliveries:
-        for r in delivery.recoveries:  # the first of a start wins, as it always did
-            recoveries.setdefault(
-                (r.service, r.environment, r.started_at),
-                (r.service, r.environment, r.started_at, r.restored_at, str(r.cause)),
-            )
+    # Two recoveries of a pair started at one instant: the later one is kept, as when a
+    # derivation goes on (`continue_walk`).
+    recoveries = {
+        (r.service, r.environment, r.started_at): _recovery_row(r)
+        for delivery in deliveries
+        for r in delivery.recoveries
+    }
     stored = await conn.fetch(
-        "SELECT service, environment, version, deployed_at, artifact, failed_at, rework, "
-        f"completed, attempt_failed FROM deployments WHERE {in_keys}",
-        services,
-        environments,
+        f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE {in_keys}", services, environments
     )
     gone, changed = _difference(stored, deployments, key_size=3)
     if gone:
@@ -144,18 +300,7 @@ async def _replace(
             "(SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
             *_columns(gone, 3),
         )
-    if changed:
-        await conn.execute(
-            """INSERT INTO deployments (service, environment, version, deployed_at, artifact,
-                   failed_at, rework, completed, attempt_failed)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],
-                   $5::text[], $6::timestamptz[], $7::bool[], $8::bool[], $9::bool[])
-               ON CONFLICT (service, environment, version) DO UPDATE
-               SET deployed_at = EXCLUDED.deployed_at, artifact = EXCLUDED.artifact,
-                   failed_at = EXCLUDED.failed_at, rework = EXCLUDED.rework,
-                   completed = EXCLUDED.completed, attempt_failed = EXCLUDED.attempt_failed""",
-            *_columns(changed, 9),
-        )
+    await _upsert_deployments(conn, changed)
     stored = await conn.fetch(
         "SELECT service, environment, started_at, restored_at, cause "
         f"FROM recoveries WHERE {in_keys}",
@@ -169,14 +314,33 @@ async def _replace(
             "(SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]))",
             *_columns(gone, 3),
         )
-    if changed:
+    await _upsert_recoveries(conn, changed)
+
+
+async def _upsert_deployments(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    if rows:
+        await conn.execute(
+            """INSERT INTO deployments (service, environment, version, deployed_at, artifact,
+                   failed_at, rework, completed, attempt_failed)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],
+                   $5::text[], $6::timestamptz[], $7::bool[], $8::bool[], $9::bool[])
+               ON CONFLICT (service, environment, version) DO UPDATE
+               SET deployed_at = EXCLUDED.deployed_at, artifact = EXCLUDED.artifact,
+                   failed_at = EXCLUDED.failed_at, rework = EXCLUDED.rework,
+                   completed = EXCLUDED.completed, attempt_failed = EXCLUDED.attempt_failed""",
+            *_columns(rows, 9),
+        )
+
+
+async def _upsert_recoveries(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    if rows:
         await conn.execute(
             """INSERT INTO recoveries (service, environment, started_at, restored_at, cause)
                SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[],
                    $4::timestamptz[], $5::text[])
                ON CONFLICT (service, environment, started_at) DO UPDATE
                SET restored_at = EXCLUDED.restored_at, cause = EXCLUDED.cause""",
-            *_columns(changed, 5),
+            *_columns(rows, 5),
         )
 
 

@@ -43,6 +43,7 @@ async def replay(
             "recoveries",
             "artifact_changes",
             "team_activity",
+            "delivery_walks",
         ]
         tables = ", ".join([p.table for p in PROJECTIONS] + derived_tables)
         await conn.execute(f"TRUNCATE {tables}")
