@@ -39,6 +39,7 @@ from golive.ingest.consumer import KEPT_HEADER_PREFIXES
 from golive.store import codec
 from golive.store.batches import IncomingEvent, write_batch
 from golive.store.db import Connection
+from golive.store.derived import derive_pending
 from golive.store.projections import BY_FIELD
 
 GROUP_ID = "golive-bench"
@@ -78,6 +79,7 @@ class IngestTimes:
     seconds: float  # in write_batch
     decode_seconds: float
     batch_seconds: tuple[float, ...]
+    derive_seconds: float = 0.0  # the deliveries the batches queued, derived at the end
 
     @property
     def rate(self) -> float:
@@ -104,7 +106,11 @@ async def ingest(
         decode += decoded - began
         if progress is not None:
             progress(start + len(chunk))
-    return IngestTimes(len(records), sum(times), decode, tuple(times))
+    began = time.perf_counter()
+    while await derive_pending(conn):  # what the leader derives meanwhile in the service
+        pass
+    derive = time.perf_counter() - began
+    return IngestTimes(len(records), sum(times), decode, tuple(times), derive)
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:

@@ -253,6 +253,7 @@ async def run(
             clock,
             settings.evaluation_interval.total_seconds(),
             notifier,
+            derive_interval=settings.derive_interval.total_seconds(),
         )
         publisher = Publisher(
             pool,

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # Events per second POST /api/v1/events takes on one instance (429 above); 0: no limit.
     api_event_rate: float = Field(default=1000.0, ge=0)
     evaluation_interval: timedelta = timedelta(seconds=30)
+    # How often the leader derives the deployments and recoveries batches queued: the
+    # most the derived tables lag the events (their KPIs are derived at each evaluation).
+    derive_interval: timedelta = timedelta(seconds=1)
     max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, ge=1024)
     # How far ahead of this instance's clock an event time may be; later: dead-lettered
     # (a time in year 9999 would keep a team active and a deployment newest forever).
@@ -140,6 +143,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "evaluation_interval",
+        "derive_interval",
         "kafka_session_timeout",
         "report_publish_delay",
         "max_clock_skew",

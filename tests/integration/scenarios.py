@@ -12,6 +12,7 @@ from golive.contract import Event, decode_record
 from golive.domain.catalog import parse_catalog
 from golive.store.batches import IncomingEvent, write_batch
 from golive.store.db import _init
+from golive.store.derived import derive_pending
 from golive.store.migrations import migrate
 from tests.fixtures.cloudevents import structured
 from tests.integration.streams import cdevent
@@ -260,4 +261,6 @@ async def ingest(database_url: str, events: list[Event]) -> asyncpg.Connection:
     incoming = [IncomingEvent(e, b"{}") for e in events]
     for start in range(0, len(incoming), 500):
         await write_batch(conn, incoming[start : start + 500], {}, group_id="g", catalog=CATALOG)
+    while await derive_pending(conn):  # as the leader does
+        pass
     return conn

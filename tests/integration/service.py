@@ -22,6 +22,8 @@ from golive import app
 from golive.clock import Clock
 from golive.config import Settings
 from golive.domain.catalog import Catalog
+from golive.store.db import _init
+from golive.store.derived import derive_pending
 from golive.store.projections import PROJECTIONS
 from tests.conftest import golive_app
 
@@ -151,9 +153,13 @@ async def wait_consumed(
 
 
 async def dump_state(database_url: str) -> dict[str, Any]:
-    """Every projection and counter, for comparing two runs."""
+    """Every projection and counter, for comparing two runs; the deliveries still queued
+    are derived first, as the leader would a moment later."""
     conn = await asyncpg.connect(database_url)
     try:
+        await _init(conn)
+        while await derive_pending(conn):
+            pass
         state: dict[str, Any] = {}
         for projection in PROJECTIONS:
             rows = await conn.fetch(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 
+import asyncpg
 import httpx
 import pytest
 
@@ -94,3 +95,44 @@ async def test_leader_failover_hands_the_state_metrics_to_the_other_instance(
             if process.poll() is None:
                 process.kill()
             process.wait(10)
+
+
+@pytest.mark.asyncio
+async def test_the_leader_derives_deliveries_between_evaluations(
+    kafka_bootstrap: str, topic: str, database_url: str
+) -> None:
+    # One evaluation at the start, none after: what is derived later is the derive loop's.
+    env = service_env(
+        kafka_bootstrap,
+        topic,
+        database_url,
+        GOLIVE_EVALUATION_INTERVAL="1h",
+        GOLIVE_DERIVE_INTERVAL="1s",
+    )
+    url = f"http://{env['GOLIVE_HTTP_LISTEN']}"
+    process = spawn(env)
+    try:
+        await wait_for(lambda: _leads(url), timeout=60, what="the instance leads")
+        landed = await produce(kafka_bootstrap, topic, synthetic_stream(300))
+        await wait_consumed(database_url, landed, timeout=90)
+
+        async def derived() -> bool:
+            conn = await asyncpg.connect(database_url)
+            try:
+                pending = await conn.fetchval("SELECT count(*) FROM deliveries_pending")
+                deployed = await conn.fetchval("SELECT count(*) FROM deployments")
+            finally:
+                await conn.close()
+            return pending == 0 and deployed > 0
+
+        await wait_for(derived, timeout=30, what="the queued deliveries derived")
+        text = await scrape(url)
+        assert text is not None
+        assert "\ngolive_deliveries_pending 0.0" in text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+
+async def _leads(url: str) -> bool:
+    return is_leader(await scrape(url))

@@ -11,6 +11,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any
 
 import asyncpg
 import pytest
@@ -18,12 +19,16 @@ import pytest_asyncio
 
 from bench.throughput import child_pids
 from golive.domain.alerts import evaluate_alerts
+from golive.domain.delivery import deliveries
 from golive.domain.periods import Period
 from golive.leader.process import Config, LeaderProcess, LeaderProcessLost
 from golive.metrics.kpis import render_state
-from golive.store.db import PacedConnection, create_pool
+from golive.store.batches import IncomingEvent, write_batch
+from golive.store.db import PacedConnection, _init, create_pool
 from golive.store.errors import StoreUnavailableError
 from golive.store.kpis import load_snapshot
+from golive.store.migrations import migrate
+from golive.store.queries import load_state
 from tests.integration.scenarios import CATALOG, NOW, SCENARIO, ingest
 from tests.integration.service import free_port, wait_for
 
@@ -165,3 +170,62 @@ async def test_the_leader_processs_connection_rests_as_long_as_each_statement_to
             assert [r["g"] for r in rows] == [1, 2, 3]
     finally:
         await pool.close()
+
+
+async def queued(database_url: str, events: list[Any]) -> asyncpg.Connection:
+    """`events` written as batches write them: their deliveries queued, not derived."""
+    conn = await asyncpg.connect(database_url)
+    await _init(conn)
+    await migrate(conn)
+    await write_batch(
+        conn, [IncomingEvent(e, b"{}") for e in events], {}, group_id="g", catalog=CATALOG
+    )
+    return conn
+
+
+async def derived_rows(conn: asyncpg.Connection) -> set[tuple[Any, ...]]:
+    return {
+        (r["service"], r["environment"], r["version"], r["failed_at"])
+        for r in await conn.fetch("SELECT * FROM deployments")
+    }
+
+
+@pytest.mark.asyncio
+async def test_the_child_derives_the_deliveries_batches_queued(
+    database_url: str, leader: LeaderProcess
+) -> None:
+    conn = await queued(database_url, SCENARIO)
+    try:
+        waiting = await conn.fetchval("SELECT count(*) FROM deliveries_pending")
+        assert waiting > 0
+        assert await derived_rows(conn) == set()
+
+        derived = await leader.derive(budget=10)
+
+        assert (derived.rows, derived.pending) == (waiting, 0)
+        state = await load_state(conn)
+        expected = {
+            (d.service, d.environment, d.version, d.failed_at)
+            for delivery in deliveries(state).values()
+            for d in delivery.deployments
+        }
+        assert expected
+        assert await derived_rows(conn) == expected
+    finally:
+        await conn.close()
+
+
+@pytest.mark.asyncio
+async def test_an_evaluation_derives_what_is_queued_before_it_reads(
+    database_url: str, leader: LeaderProcess
+) -> None:
+    conn = await queued(database_url, SCENARIO)
+    try:
+        evaluated = await leader.evaluate(NOW)
+
+        assert await conn.fetchval("SELECT count(*) FROM deliveries_pending") == 0
+        assert b"golive_dora_deployment_frequency_per_day{" in evaluated.state
+        snapshot = await load_snapshot(conn, CATALOG, NOW)
+        assert evaluated.state == render_state(snapshot)
+    finally:
+        await conn.close()

@@ -1,6 +1,7 @@
 """The leader's loop: hold (or try to take) the leader lock, refresh the KPI snapshot
 and golive's alerts every evaluation interval, and serve the state metrics; a standby
-serves none."""
+serves none. Between evaluations the leader derives the deliveries batches queued,
+every derive interval."""
 
 from __future__ import annotations
 
@@ -28,22 +29,42 @@ class Evaluator:
         clock: Clock,
         interval: float,
         notifier: Notifier,
+        *,
+        derive_interval: float | None = None,
     ) -> None:
         self.lock, self.process, self.notifier = lock, process, notifier
         self.collector, self.metrics = collector, metrics
         self.clock, self.interval = clock, interval
+        self.derive_interval = min(derive_interval or interval, interval)
         self.leading = False
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
+            since = self.interval  # evaluate at once
             while not stop.is_set():
-                await self.tick()
+                if since >= self.interval:
+                    await self.tick()
+                    since = 0.0
+                elif self.leading:
+                    await self.derive()
+                step = min(self.derive_interval, self.interval - since)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.interval)
+                    await asyncio.wait_for(stop.wait(), timeout=step)
+                since += step
         finally:
             await self.process.close()
             await self.lock.release()
             self.metrics.leader.set(0)
+
+    async def derive(self) -> None:
+        """The deliveries batches queued, derived in the leader process."""
+        try:
+            derived = await self.process.derive(budget=self.derive_interval)
+        except (StoreUnavailableError, StoreRejectedError, LeaderProcessLost) as err:
+            self.metrics.derivation_errors.inc()
+            log.warning("deriving deliveries failed (they are derived again): %s", err)
+            return
+        self.metrics.deliveries_pending.set(derived.pending)
 
     async def tick(self) -> None:
         leading = await self.lock.check()

@@ -1,7 +1,10 @@
 """The leader process: a child of `golive run` that does the leader's heavy work, one
 request at a time over its stdin and stdout (`golive.leader.worker` is its side):
-- evaluate: take the KPI snapshot, judge golive's alerts, render the state metrics;
-- publish: compute, render and store a closed period's report.
+- derive: the deployments and recoveries of the pairs batches queued
+  (`store.derived.derive_pending`), every GOLIVE_DERIVE_INTERVAL;
+- evaluate: derive, then take the KPI snapshot, judge golive's alerts, render the state
+  metrics;
+- publish: derive, then compute, render and store a closed period's report.
 
 Why a process: at 200,000 stored events an evaluation is about half a second of Python
 and a month's report about three quarters of one. On the event loop that ingest shares,
@@ -53,6 +56,11 @@ class Config:
 
 
 @dataclass(frozen=True)
+class Derive:
+    budget: float  # seconds: no new round of queued pairs is started after this
+
+
+@dataclass(frozen=True)
 class Evaluate:
     now: datetime
 
@@ -71,6 +79,12 @@ class Evaluated:
 
 
 @dataclass(frozen=True)
+class Derived:
+    rows: int  # queued rows derived
+    pending: int  # queued rows left
+
+
+@dataclass(frozen=True)
 class Published:
     stored: bool  # False: the report was already stored (by another leader, say)
 
@@ -81,8 +95,8 @@ class Failed:
     reason: str
 
 
-Request = Evaluate | Publish
-Reply = Evaluated | Published | Failed
+Request = Derive | Evaluate | Publish
+Reply = Derived | Evaluated | Published | Failed
 
 
 class LeaderProcessLost(Exception):
@@ -117,6 +131,12 @@ class LeaderProcess:
     @property
     def pid(self) -> int | None:
         return None if self._child is None else self._child.pid
+
+    async def derive(self, budget: float) -> Derived:
+        """Derive the queued pairs for up to about `budget` seconds; raises as `evaluate`."""
+        reply = await self._ask(Derive(budget))
+        assert isinstance(reply, Derived)
+        return reply
 
     async def evaluate(self, now: datetime) -> Evaluated:
         """The snapshot as of `now`, judged and rendered.

@@ -42,6 +42,16 @@ class LeaderMetrics:
         self.evaluation_errors = Counter(
             "golive_evaluation_errors", "Snapshot refreshes that failed.", registry=registry
         )
+        self.deliveries_pending = Gauge(
+            "golive_deliveries_pending",
+            "Services' changed deliveries queued by batches and not derived yet (leader only).",
+            registry=registry,
+        )
+        self.derivation_errors = Counter(
+            "golive_derivation_errors",
+            "Rounds of deriving the queued deliveries that failed (tried again).",
+            registry=registry,
+        )
         self.reports_published = Counter(
             "golive_reports_published",
             "Reports of closed periods this instance stored, by period.",

@@ -26,6 +26,7 @@ from typing import Any
 from golive import fastjson
 from golive.contract import Event, Rejection, decode_record
 from golive.domain.catalog import Catalog
+from golive.domain.delivery import signal_changes
 from golive.domain.state import ENTITY_FIELDS, State, derived_touches, touches
 from golive.domain.teams import Buckets, apply_counting_activity
 from golive.store import derived
@@ -279,8 +280,9 @@ async def write_fold(conn: Connection, done: Fold, events: Sequence[Event]) -> N
                 f"DELETE FROM {projection.table} WHERE key = ANY($1::text[]) AND doc IS NULL",
                 sorted(projection.db_key(k) for k in done.gone[name]),
             )
-    # Every timeline the batch touched was locked and loaded, and is current now.
-    await derived.refresh_deliveries(conn, state_of(done.before), done.after, done.wanted)
+    # The pairs whose delivery signals changed are derived by the leader, off the
+    # ingest path (store.derived.derive_pending).
+    await derived.mark_pending(conn, signal_changes(state_of(done.before), done.after, done.wanted))
     await derived.add_artifact_changes(conn, done.changed["artifacts"].values())
     await derived.add_team_activity(conn, done.activity)
     counts = Counter(e.name for e in events)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -451,6 +451,16 @@ def _signal(value: object, where: str) -> Signal:
         ref=d.opt("ref", _str),
         previous_version=d.opt("previous_version", _str),
     )
+
+
+def encode_signals(signals: Iterable[Signal]) -> str:
+    """Signals as a JSON array of their documents (a timeline's `signals`)."""
+    return fastjson.dumps_finite([_record(s) for s in signals])
+
+
+def decode_signals(value: object) -> tuple[Signal, ...]:
+    """`encode_signals`, parsed, back to signals."""
+    return _tuple_of(_signal)(value, "signals")
 
 
 def decode_timeline(doc: Mapping[str, Any]) -> Timeline:

@@ -1,11 +1,12 @@
-"""Derived tables: deployments, recoveries and artifact changes, kept in step with the
-projections inside each batch's transaction so the leader can aggregate them in SQL.
+"""Derived tables: deployments, recoveries and artifact changes, which the leader
+aggregates in SQL.
 
-The derivation is the domain's (`domain.delivery`), run for every (service, environment)
-whose delivery signals the batch changed: on from where it last stopped when the new
-signals come after it, else over the pair's whole history. Each such pair is locked with a
-transaction-level advisory lock (in key order) before its facts are read, so two
-instances refreshing the same pair serialise and the second sees the first's commit.
+Deployments and recoveries are the domain's derivation (`domain.delivery`) of each
+(service, environment)'s signals. A batch does not derive them: it queues the pairs
+whose signals it changed (`mark_pending`, in its transaction), and the leader derives
+them (`derive_pending`, every GOLIVE_DERIVE_INTERVAL and before each evaluation or
+report): on from where the pair's last derivation stopped when the new signals come
+after it, else over its whole history. Artifact changes are written by the batch.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ from golive.domain.delivery import (
     Walked,
     continue_walk,
     derive_walked,
-    signal_changes,
     signal_versions,
 )
 from golive.domain.model import Artifact, Incident, Rollout, Signal, SignalKind, Timeline
-from golive.domain.state import State
 from golive.store import codec
 from golive.store.db import Connection
 from golive.store.projections import TIMELINE_SEPARATOR
 
 DeliveryKey = tuple[str, str]
+# Queued rows a deriver round takes in one transaction.
+PENDING_ROUND = 5000
 
 
 def _pairs(keys: Iterable[DeliveryKey]) -> tuple[list[str], list[str]]:
@@ -40,21 +41,74 @@ def _pairs(keys: Iterable[DeliveryKey]) -> tuple[list[str], list[str]]:
     return [s for s, _ in ordered], [e for _, e in ordered]
 
 
-async def refresh_deliveries(
-    conn: Connection, before: State, after: State, touched: Mapping[str, Iterable[Any]]
-) -> None:
-    """Bring the derived rows of every pair whose signals the batch changed up to date.
+async def mark_pending(conn: Connection, changes: Mapping[DeliveryKey, SignalChanges]) -> None:
+    """Queue, in the batch's transaction, the pairs whose signals it changed, with the
+    signals it added: `derive_pending` derives them (insert-only: a batch never waits on
+    the deriver)."""
+    keys = sorted(changes)
+    if not keys:
+        return
+    await conn.execute(
+        """INSERT INTO deliveries_pending (service, environment, added, removed)
+           SELECT s, e, a::jsonb, r FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[])
+                AS u(s, e, a, r)""",
+        [s for s, _ in keys],
+        [e for _, e in keys],
+        [codec.encode_signals(changes[k].added) for k in keys],
+        [changes[k].removed for k in keys],
+    )
 
-    `before` and `after` hold at least the touched entities, the timelines locked by the
-    caller's transaction among them. A pair whose new signals all come after where its
-    last derivation stopped (the usual case: events arrive about in order) goes on from
-    there (`domain.delivery.continue_walk`); any other is derived whole again."""
-    changes = signal_changes(before, after, touched)
+
+async def derive_pending(conn: Connection, limit: int = PENDING_ROUND) -> int:
+    """Derive the pairs batches queued, oldest first, at most `limit` queued rows in one
+    transaction; return how many rows it took (0: none was waiting).
+
+    REPEATABLE READ: the facts read are those of one snapshot, the one in which the taken
+    rows' batches committed. A batch committing meanwhile queued rows of its own, taken
+    by a later call."""
+    async with conn.transaction(isolation="repeatable_read"):
+        return await derive_taken(conn, limit)
+
+
+async def derive_taken(conn: Connection, limit: int = PENDING_ROUND) -> int:
+    """`derive_pending`'s work, in the caller's transaction (`golive replay`'s)."""
+    rows = await conn.fetch(
+        """DELETE FROM deliveries_pending WHERE id IN (
+               SELECT id FROM deliveries_pending ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+           RETURNING service, environment, added, removed""",
+        limit,
+    )
+    added: dict[DeliveryKey, list[Signal]] = {}
+    removed: set[DeliveryKey] = set()
+    for r in rows:
+        key = (r["service"], r["environment"])
+        added.setdefault(key, []).extend(codec.decode_signals(r["added"]))
+        if r["removed"]:
+            removed.add(key)
+    await refresh(
+        conn,
+        {key: SignalChanges(tuple(signals), key in removed) for key, signals in added.items()},
+    )
+    return len(rows)
+
+
+async def refresh(
+    conn: Connection,
+    changes: Mapping[DeliveryKey, SignalChanges],
+    locked: Mapping[DeliveryKey, Timeline] | None = None,
+) -> None:
+    """Bring the derived rows of the pairs in `changes` up to date.
+
+    A pair whose added signals all come after where its last derivation stopped (the
+    usual case: events arrive about in order) goes on from there
+    (`domain.delivery.continue_walk`); any other is derived whole again. `locked` holds
+    timelines known current, used instead of reading them."""
     if not changes:
         return
     keys = sorted(changes)
     services, environments = _pairs(keys)
     joined = [f"{s}{TIMELINE_SEPARATOR}{e}" for s, e in keys]
+    # One deriver at a time per pair, should two leaders overlap while one hands over.
     await conn.execute(
         "SELECT pg_advisory_xact_lock(h) FROM "
         "(SELECT hashtextextended(k, 7) AS h FROM unnest($1::text[]) AS k ORDER BY k) AS ordered",
@@ -69,7 +123,7 @@ async def refresh_deliveries(
     walked = await _continue(conn, going_on, changes)
     whole = [key for key in keys if key not in going_on]
     if whole:
-        walked |= await _derive_whole(conn, whole, after.timelines)
+        walked |= await _derive_whole(conn, whole, locked or {})
     await _store_walks(conn, walked)
 
 

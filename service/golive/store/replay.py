@@ -16,6 +16,7 @@ from golive.contract import Rejection, decode_record
 from golive.domain.catalog import Catalog
 from golive.store.batches import apply_events
 from golive.store.db import Connection
+from golive.store.derived import derive_taken
 from golive.store.projections import PROJECTIONS
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ async def replay(
             "artifact_changes",
             "team_activity",
             "delivery_walks",
+            "deliveries_pending",
         ]
         tables = ", ".join([p.table for p in PROJECTIONS] + derived_tables)
         await conn.execute(f"TRUNCATE {tables}")
@@ -72,4 +74,7 @@ async def replay(
             done += len(rows)
             if progress:
                 progress(done, total)
+        # The deliveries the chunks queued, derived before the rebuilt state is committed.
+        while await derive_taken(conn):
+            pass
     return ReplayResult(done, undecodable)
