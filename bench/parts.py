@@ -8,7 +8,7 @@ No broker, no database: the benchmark stream's records (`bench.fixtures`) throug
    each batch writes back), per event.
 
 Each is timed `--repeat` times; the median goes to stdout, in µs per event. The
-collector runs with `golive run`'s thresholds (`app.GC_THRESHOLDS`), or CPython's
+collector runs with `golive run`'s thresholds (`runtime.GC_THRESHOLDS`), or CPython's
 defaults with `--default-gc`: run both to see what collection costs. Figures from one
 run compare with each other; across runs, the machine's noise is in them.
 """
@@ -26,10 +26,10 @@ from typing import Any
 
 from bench.fixtures import stream
 from bench.mix import Mix, catalog_of
-from golive.app import GC_THRESHOLDS
 from golive.contract import Event, Rejection, decode_record
 from golive.domain.state import ENTITY_FIELDS, State
 from golive.domain.teams import apply_counting_activity
+from golive.runtime import GC_THRESHOLDS
 from golive.store import codec
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -37,21 +36,6 @@ from golive.store.leader import LeaderLock
 from golive.store.migrations import migrate
 
 log = logging.getLogger("golive")
-
-# CPython's cycle collector scans the young objects every 700 container allocations. A
-# batch allocates millions (parsed records, events, entities), almost none in cycles,
-# and keeps them alive until it commits, so each scan finds them all again: decoding a
-# benchmark record takes 33 µs with the default thresholds, 20 µs without the collector.
-# A first threshold above what a batch keeps alive makes the scans find mostly freed
-# objects: in `bench.throughput`, collection took 2.9 of golive's 23.2 CPU seconds with
-# (50000, 20, 10), 0.5 of 18.4 with these (docs/performance.md). Objects in cycles are
-# still collected, only in fewer, larger passes.
-GC_THRESHOLDS = (300_000, 10, 10)
-
-
-def tune_garbage_collector() -> None:
-    """For a long-running ingest process (`golive run`), not for the tools."""
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class _Server(uvicorn.Server):

@@ -193,11 +193,11 @@ def _settings() -> Settings:
 
 
 def run_command(_args: argparse.Namespace) -> int:
-    from golive import app, logs
+    from golive import app, logs, runtime
 
     settings = _settings()
     logs.configure(settings.log_level, settings.secret_values())
-    app.tune_garbage_collector()
+    runtime.tune_process()
     return asyncio.run(app.run(settings))
 
 

@@ -16,7 +16,7 @@ import time
 
 import asyncpg
 
-from golive import logs
+from golive import logs, runtime
 from golive.domain.alerts import evaluate_alerts
 from golive.leader.process import (
     Config,
@@ -107,6 +107,7 @@ def main() -> int:
     # Ingest comes first where they share a core: a snapshot or a report may be late by
     # a second, a batch should not wait behind them.
     os.nice(NICENESS)
+    runtime.tune_allocator()
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not break a frame
     requests = sys.stdin.buffer
