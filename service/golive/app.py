@@ -24,7 +24,7 @@ from golive.config import Settings, load_catalog
 from golive.health import Health
 from golive.ingest.consumer import Backoff, Ingestor, Stopping
 from golive.ingest.producer import EventProducer
-from golive.leader import Evaluator
+from golive.leader.evaluator import Evaluator
 from golive.leader.process import Config as LeaderConfig
 from golive.leader.process import LeaderProcess
 from golive.metrics.ingest import IngestMetrics

@@ -1,12 +1,9 @@
 """The leader's work: the KPI snapshot, golive's alerts, the state metrics and the
 reports of closed periods.
 
-`Evaluator` (the leader's loop) and `publishing.Publisher` run in `golive run`'s
+`evaluator.Evaluator` (the leader's loop) and `publishing.Publisher` run in `golive run`'s
 process; the snapshot and the reports are computed in a child process (`process`,
 `worker`), so that their Python never holds the event loop that ingest shares
-(docs/performance.md).
+(docs/performance.md). Nothing is imported here: the child imports this package too,
+and only what it uses.
 """
-
-from golive.leader.evaluator import Evaluator
-
-__all__ = ["Evaluator"]

@@ -149,7 +149,7 @@ class LeaderProcess:
         return reply
 
     async def publish(self, period: Period, now: datetime, delivery_due: bool) -> bool:
-        """`publishing.store_report`, in the child: whether this call stored the report."""
+        """`publishing.stored.store_report`, in the child: whether this call stored the report."""
         reply = await self._ask(Publish(period, now, delivery_due))
         assert isinstance(reply, Published)
         return reply.stored

@@ -32,7 +32,7 @@ from golive.leader.process import (
     read_frame,
 )
 from golive.metrics.kpis import render_state
-from golive.publishing.publisher import store_report
+from golive.publishing.stored import store_report
 from golive.store.db import PacedConnection, create_pool, translated
 from golive.store.derived import derive_pending
 from golive.store.errors import StoreRejectedError, StoreUnavailableError

@@ -24,13 +24,11 @@ from golive.clock import Clock
 from golive.domain.catalog import Catalog
 from golive.domain.periods import Period, PeriodKind, due_periods
 from golive.metrics.kpis import LeaderMetrics
+from golive.publishing.stored import store_report
 from golive.publishing.webhook import WebhookError, post_report
-from golive.reports import html, markdown
-from golive.reports.document import to_document
 from golive.store import published
 from golive.store.db import translated
 from golive.store.errors import StoreRejectedError, StoreUnavailableError
-from golive.store.reports import load_report
 
 log = logging.getLogger(__name__)
 
@@ -55,24 +53,6 @@ class Webhook:
 
 # (period, now, delivery due) -> whether this call stored it (False: it already was).
 StoreReport = Callable[[Period, datetime, bool], Awaitable[bool]]
-
-
-async def store_report(
-    pool: asyncpg.Pool, catalog: Catalog, period: Period, now: datetime, delivery_due: bool
-) -> bool:
-    """Compute the period's report, render it and store it once. On one connection: a
-    publication has no one waiting on it, and a second would take a core from ingest."""
-    async with translated(), pool.acquire() as conn:
-        report = await load_report(conn, catalog, period, now)
-        return await published.save_published(
-            conn,
-            period,
-            now,
-            to_document(report),
-            markdown.render(report),
-            html.render(report),
-            delivery_due=delivery_due,
-        )
 
 
 class Publisher:
