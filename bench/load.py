@@ -43,7 +43,7 @@ from golive.store.derived import derive_pending
 from golive.store.projections import BY_FIELD
 
 GROUP_ID = "golive-bench"
-BATCH = 2000  # GOLIVE_KAFKA_MAX_BATCH's default
+BATCH = 2000  # events a transaction of the load writes
 
 
 def incoming_of(record: Record) -> IncomingEvent:
