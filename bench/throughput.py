@@ -373,7 +373,8 @@ async def process_costs(listens: Sequence[str]) -> dict[str, float]:
             text = (await client.get(f"http://{listen}/metrics")).text
             for family in text_string_to_metric_families(text):
                 for sample in family.samples:
-                    if sample.name.endswith(("_sum", "_count")) and not sample.labels:
+                    counted = sample.name == "golive_batch_refolds_total"
+                    if counted or (sample.name.endswith(("_sum", "_count")) and not sample.labels):
                         sums[sample.name] = sums.get(sample.name, 0.0) + sample.value
 
     def mean(name: str) -> float:
@@ -383,6 +384,8 @@ async def process_costs(listens: Sequence[str]) -> dict[str, float]:
     return {
         "batches": sums.get("golive_batch_duration_seconds_count", 0.0),
         "batch_mean_seconds": mean("golive_batch_duration_seconds"),
+        # Folded again in their transaction: instances writing the same entities.
+        "batches_refolded": sums.get("golive_batch_refolds_total", 0.0),
         "evaluations": sums.get("golive_evaluation_duration_seconds_count", 0.0),
         "evaluation_mean_seconds": mean("golive_evaluation_duration_seconds"),
     }
@@ -574,7 +577,8 @@ def summary(result: dict[str, Any]) -> str:
         (
             "golive's own histograms",
             f"{costs['batches']:,.0f} batches, {costs['batch_mean_seconds'] * 1000:,.0f} ms "
-            f"each; {costs['evaluations']:,.0f} leader evaluations, "
+            f"each, {costs.get('batches_refolded', 0):,.0f} folded again; "
+            f"{costs['evaluations']:,.0f} leader evaluations, "
             f"{costs['evaluation_mean_seconds'] * 1000:,.0f} ms each",
         ),
     ]

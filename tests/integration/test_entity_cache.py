@@ -4,6 +4,7 @@ plans overlap, the database ends as one plain fold of the events leaves it."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +13,7 @@ import asyncpg
 import pytest
 
 from golive.contract import Event, decode_record
-from golive.store.batches import IncomingEvent, Plan, commit, prepare, write_batch
+from golive.store.batches import BatchResult, IncomingEvent, Plan, commit, prepare, write_batch
 from golive.store.cache import EntityCache, Entry
 from golive.store.db import _init
 from golive.store.migrations import migrate
@@ -71,8 +72,8 @@ async def planned(
     return await prepare(batch, catalog=CATALOG, cache=cache, read_rows=read_rows)
 
 
-async def committed(conn: asyncpg.Connection, cache: EntityCache, plan: Plan) -> None:
-    await commit(conn, plan, {}, group_id="g", catalog=CATALOG, cache=cache)
+async def committed(conn: asyncpg.Connection, cache: EntityCache, plan: Plan) -> BatchResult:
+    return await commit(conn, plan, {}, group_id="g", catalog=CATALOG, cache=cache)
 
 
 @pytest.mark.asyncio
@@ -114,6 +115,35 @@ async def test_rows_another_instance_changed_are_read_again_under_the_lock(
 
 
 @pytest.mark.asyncio
+async def test_instances_that_share_only_teams_never_fold_again(postgres_dsn: str) -> None:
+    # As two instances consuming partitions of records keyed by subject: they share no
+    # entity but the teams, which a batch adds to instead of folding onto. Each prepares
+    # its batch before the other commits one that counted activity of the same teams.
+    expected = await reference(postgres_dsn)
+    parts: tuple[list[IncomingEvent], list[IncomingEvent]] = ([], [])
+    for item in ITEMS:
+        parts[zlib.crc32(item.event.subject_id.encode()) % 2].append(item)
+    assert all(parts)
+    async with fresh_database(postgres_dsn) as dsn:
+        async with connected(dsn) as one, connected(dsn) as other:
+            instances = ((one, EntityCache(10_000)), (other, EntityCache(10_000)))
+            results = []
+            for start in range(0, max(map(len, parts)), 100):
+                batches = [
+                    (instance, part[start : start + 100])
+                    for instance, part in zip(instances, parts, strict=True)
+                    if part[start:]
+                ]
+                plans = [(i, await planned(*i, batch)) for i, batch in batches]
+                for (conn, cache), plan in plans:
+                    results.append(await committed(conn, cache, plan))
+        assert await dump_state(dsn) == expected
+    assert len(results) >= 12
+    assert all(r.applied for r in results)
+    assert not [r for r in results if r.refolded]
+
+
+@pytest.mark.asyncio
 async def test_a_plan_holding_events_already_stored_is_folded_again_and_the_next_prepared_again(
     postgres_dsn: str,
 ) -> None:
@@ -126,7 +156,7 @@ async def test_a_plan_holding_events_already_stored_is_folded_again_and_the_next
             await committed(conn, cache, await planned(conn, cache, ITEMS[:400]))
             again = await planned(conn, cache, ITEMS[300:700])  # 300-399 are stored
             after = await planned(conn, cache, ITEMS[700:])
-            await committed(conn, cache, again)
+            assert (await committed(conn, cache, again)).refolded
             assert not after.is_current(cache)
             await committed(conn, cache, await planned(conn, cache, ITEMS[700:]))
         assert await dump_state(dsn) == expected

@@ -96,6 +96,8 @@ async def test_duplicates_are_applied_once_and_counted(
     )
     assert len(deployments) == 1
     assert (await dump_state(database_url))["event_counts"] == [("service.deployed", 1)]
+    # Folded before the transaction as if new, then again once the insert refused it.
+    assert metric_value(metrics, "golive_batch_refolds_total") >= 1
 
 
 BAD_INPUTS: list[tuple[bytes, list[tuple[str, bytes]], str]] = [

@@ -217,3 +217,19 @@ def test_applying_to_only_the_touched_entities_gives_the_full_result(events: lis
         )
     for name in ENTITY_FIELDS:
         assert getattr(partial_total, name) == getattr(full, name), name
+
+
+@SETTINGS
+@given(events=event_sets, data=st.data())
+def test_teams_folded_in_parts_from_nothing_add_up_to_the_whole(
+    events: list[Event], data: st.DataObject
+) -> None:
+    # What a store does with teams (`store.batches.ADDED_UP`): each batch folds its own
+    # part and adds it to what is stored, whichever instance and order.
+    cut = data.draw(st.integers(min_value=0, max_value=len(events)))
+    whole = apply_all(events, CATALOG).teams
+    first, second = apply_all(events[:cut], CATALOG).teams, apply_all(events[cut:], CATALOG).teams
+    added = dict(first)
+    for name, part in second.items():
+        added[name] = added[name].plus(part) if name in added else part
+    assert added == whole

@@ -110,6 +110,17 @@ class Team:
     last_activity: datetime | None = None
     events: int = 0
 
+    def plus(self, more: Team) -> Team:
+        """This activity and `more` of the same team: the first, the last and the count of
+        both. Events folded in any split, each part from nothing, add up to their whole
+        fold: a store adds each batch's part to what it holds (`store.batches.ADDED_UP`)."""
+        first, last = self.first_activity, self.last_activity
+        if more.first_activity is not None:
+            first = earliest(first, more.first_activity)
+        if more.last_activity is not None:
+            last = latest(last, more.last_activity)
+        return Team(self.name, first, last, self.events + more.events)
+
 
 @dataclass(frozen=True, slots=True)
 class Sample:

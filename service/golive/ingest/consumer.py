@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -344,9 +344,9 @@ class Ingestor:
                     on_conflicts=dead_letter,
                 )
             else:
-                plan = fetched.plan
+                plan, prepared_again = fetched.plan, False
                 if plan is None or not plan.is_current(self._cache):
-                    plan = await self._prepare(incoming, conn)
+                    plan, prepared_again = await self._prepare(incoming, conn), True
                 fetched.plan = None  # a failed commit invalidated what it prepared
                 result = await commit(
                     conn,
@@ -357,6 +357,8 @@ class Ingestor:
                     cache=self._cache,
                     on_conflicts=dead_letter,
                 )
+                if prepared_again:
+                    result = replace(result, refolded=True)
         self.health.report("database", True)
         return result
 
@@ -434,6 +436,8 @@ class Ingestor:
         for item in incoming:
             self.metrics.event_lag.observe(max(0.0, (now - item.event.time).total_seconds()))
         self.metrics.batch_size.observe(len(incoming) + len(letters))
+        if result.refolded:
+            self.metrics.refolds.inc()
         self.metrics.batch_duration.observe(self.clock.monotonic() - started)
 
     # --- helpers -------------------------------------------------------------------------

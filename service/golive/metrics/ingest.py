@@ -72,6 +72,12 @@ class IngestMetrics:
             ["topic"],
             registry=registry,
         )
+        self.refolds = Counter(
+            names.BATCH_REFOLDS_TOTAL,
+            "Batches folded again in their transaction: an entity they were folded onto "
+            "had changed (another instance wrote it), or an event was stored already.",
+            registry=registry,
+        )
         self.api_requests = Counter(
             names.API_EVENT_REQUESTS_TOTAL,
             "POST /api/v1/events requests, by HTTP status (202 accepted, 400 rejected, "

@@ -8,6 +8,7 @@ CONSUMER_LAG_MESSAGES = "golive_consumer_lag_messages"
 DEAD_LETTERS_TOTAL = "golive_dead_letters"
 INGEST_ERRORS_TOTAL = "golive_ingest_errors"
 OFFSET_RESETS_TOTAL = "golive_offset_resets"
+BATCH_REFOLDS_TOTAL = "golive_batch_refolds"
 READY = "golive_ready"
 LEADER = "golive_leader"
 API_EVENT_REQUESTS_TOTAL = "golive_api_event_requests"  # POST /api/v1/events, by status

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from golive import fastjson
@@ -30,9 +30,18 @@ from golive.domain.delivery import signal_changes
 from golive.domain.state import ENTITY_FIELDS, State, derived_touches, touches
 from golive.domain.teams import Buckets, apply_counting_activity
 from golive.store import derived
-from golive.store.cache import EntityCache, Entry, Write
+from golive.store.cache import ABSENT, EntityCache, Entry, Write
 from golive.store.db import Connection
-from golive.store.projections import BY_FIELD, Rows, lock, read, rows_of, save_rows
+from golive.store.projections import (
+    BY_FIELD,
+    Projection,
+    Rows,
+    lock,
+    lock_and_load,
+    read,
+    rows_of,
+    save_rows,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,7 @@ class BatchResult:
     applied: Counter[str] = field(default_factory=Counter)  # by event name
     duplicates: Counter[str] = field(default_factory=Counter)
     conflicts: list[Conflict] = field(default_factory=list)
+    refolded: bool = False  # folded again in the transaction (`commit`)
 
 
 PartitionOffsets = Mapping[tuple[str, int], int]  # (topic, partition) -> next offset
@@ -178,6 +188,13 @@ def _holds_same(row: Any, event: Event, payload: bytes) -> bool:
 # ms of work), so the transaction of the batch before it goes on meanwhile.
 FOLD_SLICE = 250
 
+# The entities a batch adds to instead of folding onto: a team's activity (first, last,
+# count) is a sum (`Team.plus`), so a batch folds its part from nothing and adds it to the
+# stored row when it writes, under the row's lock. Nothing of them is read before the
+# transaction or cached, and instances that touch the same teams (every instance: a team
+# owns services in every partition) do not make each other fold again.
+ADDED_UP = frozenset({"teams"})
+
 # Reads the entries of some keys of a projection: from the cache or the rows.
 EntriesOf = Callable[[str, list[Any]], Awaitable[dict[Any, Entry]]]
 
@@ -215,14 +232,18 @@ def state_of(before: Mapping[str, Mapping[Any, Entry]]) -> State:
 
 async def gather(wanted: dict[str, set[Any]], entries_of: EntriesOf) -> dict[str, dict[Any, Entry]]:
     """The entries of every wanted key, field by field in lock order: what is found first
-    may name more to want (`derived_touches`), which `wanted` then holds too."""
+    may name more to want (`derived_touches`), which `wanted` then holds too. What is
+    added up is not read (`ADDED_UP`): it is locked last, when written."""
     before: dict[str, dict[Any, Entry]] = {}
     for name in ENTITY_FIELDS:
         for derived_name, keys in derived_touches(state_of(before)).items():
             if derived_name not in before:
                 wanted.setdefault(derived_name, set()).update(keys)
         ordered = sorted(wanted.get(name, ()), key=BY_FIELD[name].db_key)
-        before[name] = await entries_of(name, ordered) if ordered else {}
+        if name in ADDED_UP:
+            before[name] = dict.fromkeys(ordered, ABSENT)
+        else:
+            before[name] = await entries_of(name, ordered) if ordered else {}
     return before
 
 
@@ -254,7 +275,8 @@ async def fold(
                 gone[name].append(key)
             elif (entry := prior.get(key)) is None or entry.entity is not entity:
                 changed[name][key] = entity
-        rows[name] = rows_of(BY_FIELD[name], changed[name])
+        # What is added up is encoded once added, in the transaction (`write_fold`).
+        rows[name] = rows_of(BY_FIELD[name], {} if name in ADDED_UP else changed[name])
         if sliced:
             await asyncio.sleep(0)
     return Fold(events, wanted, before, after, activity, changed, rows, gone)
@@ -274,6 +296,9 @@ async def write_fold(conn: Connection, done: Fold, events: Sequence[Event]) -> N
     (which holds the locks of `done.wanted`)."""
     for name in ENTITY_FIELDS:
         projection = BY_FIELD[name]
+        if name in ADDED_UP:
+            await _add_up(conn, projection, done.changed[name])
+            continue
         await save_rows(conn, projection, done.rows[name])
         if done.gone[name]:  # placeholders of keys that named nothing after all
             await conn.execute(
@@ -292,6 +317,15 @@ async def write_fold(conn: Connection, done: Fold, events: Sequence[Event]) -> N
         list(counts),
         list(counts.values()),
     )
+
+
+async def _add_up(conn: Connection, projection: Projection, parts: Mapping[Any, Any]) -> None:
+    """Add a batch's part of each entity to the stored one, under the row's lock."""
+    if not parts:
+        return
+    stored = await lock_and_load(conn, projection, sorted(parts, key=projection.db_key))
+    totals = {k: stored[k].plus(part) if k in stored else part for k, part in parts.items()}
+    await save_rows(conn, projection, rows_of(projection, totals))
 
 
 async def apply_events(conn: Connection, events: Sequence[Event], catalog: Catalog) -> None:
@@ -435,6 +469,8 @@ async def prepare(
 def _remember(cache: EntityCache, done: Fold, write: Write) -> None:
     """Put a fold's outcome in the cache: what it changed as made by `write`."""
     for name in ENTITY_FIELDS:
+        if name in ADDED_UP:
+            continue  # the fold holds the batch's part only
         changed = done.changed[name]
         for key in done.wanted.get(name, ()):
             if key in changed:
@@ -521,7 +557,7 @@ async def commit(
         plan.write.xid = xid
     cache.committed(xid)
     result.applied.update(e.name for e in new)
-    return result
+    return replace(result, refolded=refold)
 
 
 async def write_batch(
