@@ -15,6 +15,8 @@
    commits the state; Postgres is polled every 5 ms): p50, p99, max.
 5. **Peak RSS** of a golive instance (VmHWM of `golive run` plus its leader process;
    the largest, with several), and CPU time.
+6. **Scaling out**: (3) again with `--scale-out` instances in one consumer group, on
+   another fresh database (0 skips it): events/s, and the ratios to (2) and to (3).
 
 The broker, the database and the process are stopped or dropped at the end, also on
 error or Ctrl-C. Progress goes to stderr, the summary to stdout, the result to
@@ -83,6 +85,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--instances", type=int, default=1, help="golive run processes in one consumer group"
     )
+    parser.add_argument(
+        "--scale-out",
+        type=int,
+        default=2,
+        help="instances for (6), after the rest (0: no scale-out run)",
+    )
     parser.add_argument("--services", type=int, default=500)
     parser.add_argument("--teams", type=int, default=50)
     parser.add_argument(
@@ -101,6 +109,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--events >= 1000, --latency-events >= 100 and --rate > 0")
     if not 1 <= args.instances <= args.partitions:
         parser.error("--instances from 1 to --partitions (an instance without one idles)")
+    if not 0 <= args.scale_out <= args.partitions:
+        parser.error("--scale-out from 0 to --partitions (an instance without one idles)")
     return args
 
 
@@ -230,17 +240,21 @@ def golive_processes(
                 process.wait()
 
 
-async def committed(conn: asyncpg.Connection, topic: str) -> dict[int, int]:
+async def committed(conn: asyncpg.Connection, topic: str, group: str = GROUP) -> dict[int, int]:
     rows = await conn.fetch(
         "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2",
-        GROUP,
+        group,
         topic,
     )
     return {r["partition"]: r["next_offset"] for r in rows}
 
 
 async def end_to_end(
-    conn: asyncpg.Connection, processes: Sequence[subprocess.Popen[bytes]], topic: str, count: int
+    conn: asyncpg.Connection,
+    processes: Sequence[subprocess.Popen[bytes]],
+    topic: str,
+    count: int,
+    group: str = GROUP,
 ) -> dict[str, float]:
     """Wait for golive to commit `count` records; rate from the first commit to the last."""
     first_at, first_done = 0.0, 0
@@ -249,7 +263,7 @@ async def end_to_end(
         for process in processes:
             if process.poll() is not None:
                 raise RuntimeError(f"golive exited with code {process.returncode}: see its log")
-        done = sum((await committed(conn, topic)).values())
+        done = sum((await committed(conn, topic, group)).values())
         now = time.perf_counter()
         if done and not first_at:
             first_at, first_done = now, done
@@ -476,17 +490,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             with tempfile.TemporaryDirectory(prefix="golive-bench-") as scratch:
                 catalog = Path(scratch) / "catalog.toml"
                 catalog.write_text(catalog_toml(mix))
-                shared = {
-                    "GOLIVE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                    "GOLIVE_KAFKA_TOPICS": TOPIC,
-                    "GOLIVE_KAFKA_GROUP_ID": GROUP,
-                    "GOLIVE_KAFKA_DLQ_TOPIC": f"{TOPIC}.dlq",
-                    "GOLIVE_DATABASE_URL": dsn,
-                    "GOLIVE_CATALOG_FILE": str(catalog),
-                    "GOLIVE_LOG_LEVEL": "WARNING",
-                }
-                listens = [f"127.0.0.1:{free_port('127.0.0.1')}" for _ in range(args.instances)]
-                envs = [{**shared, "GOLIVE_HTTP_LISTEN": listen} for listen in listens]
+                listens, envs = instance_envs(args.instances, bootstrap, GROUP, dsn, catalog)
                 log = Path(scratch) / "golive.log"
                 conn = await asyncpg.connect(dsn)
                 try:
@@ -508,11 +512,65 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             raise
                 finally:
                     await conn.close()
+                if args.scale_out:
+                    result["scale_out"] = await scale_out(
+                        args.scale_out, args.database_url, bootstrap, catalog, len(records), scratch
+                    )
     result["ratio_to_raw"] = (
         result["golive"]["events_per_second"] / result["raw"]["events_per_second"]
     )
+    if "scale_out" in result:
+        scaled = result["scale_out"]
+        scaled["ratio_to_raw"] = scaled["events_per_second"] / result["raw"]["events_per_second"]
+        scaled["ratio_to_one"] = scaled["events_per_second"] / result["golive"]["events_per_second"]
     result["targets"] = targets(result)
     return result
+
+
+def instance_envs(
+    count: int, bootstrap: str, group: str, dsn: str, catalog: Path
+) -> tuple[list[str], list[dict[str, str]]]:
+    """Where each of `count` instances listens, and its environment: one group."""
+    shared = {
+        "GOLIVE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "GOLIVE_KAFKA_TOPICS": TOPIC,
+        "GOLIVE_KAFKA_GROUP_ID": group,
+        "GOLIVE_KAFKA_DLQ_TOPIC": f"{TOPIC}.dlq",
+        "GOLIVE_DATABASE_URL": dsn,
+        "GOLIVE_CATALOG_FILE": str(catalog),
+        "GOLIVE_LOG_LEVEL": "WARNING",
+    }
+    listens = [f"127.0.0.1:{free_port('127.0.0.1')}" for _ in range(count)]
+    return listens, [{**shared, "GOLIVE_HTTP_LISTEN": listen} for listen in listens]
+
+
+async def scale_out(
+    count: int, server: str, bootstrap: str, catalog: Path, records: int, scratch: str
+) -> dict[str, Any]:
+    """(6): `count` instances in a group of their own consume the topic again (the
+    records of (3) and (4)) on a fresh database, once (3) has stopped."""
+    say(f"scaling out: {count} golive run processes in one group consume them again")
+    group = f"{GROUP}-scale-out"
+    async with scratch_database(server, say) as dsn:
+        listens, envs = instance_envs(count, bootstrap, group, dsn, catalog)
+        log = Path(scratch) / "golive-scale-out.log"
+        conn = await asyncpg.connect(dsn)
+        try:
+            with golive_processes(envs, log) as processes:
+                try:
+                    scaled: dict[str, Any] = await end_to_end(
+                        conn, processes, TOPIC, records, group
+                    )
+                    scaled["instances"] = count
+                    scaled["process"] = processes_memory([p.pid for p in processes])
+                    scaled["costs"] = await process_costs(listens)
+                except BaseException:
+                    print(log.read_text()[-4000:], file=sys.stderr)
+                    raise
+        finally:
+            await conn.close()
+    say(f"scaled out: {scaled['events_per_second']:,.0f} events/s")
+    return scaled
 
 
 def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -556,6 +614,20 @@ def summary(result: dict[str, Any]) -> str:
                 else ""
             ),
             f"{golive['events_per_second']:,.0f} events/s ({result['ratio_to_raw']:.2f} of raw)",
+        ),
+        *(
+            [
+                (
+                    f"golive end to end, {result['scale_out']['instances']} instances",
+                    f"{result['scale_out']['events_per_second']:,.0f} events/s "
+                    f"({result['scale_out']['ratio_to_raw']:.2f} of raw, "
+                    f"{result['scale_out']['ratio_to_one']:.2f}x the run above; "
+                    f"{result['scale_out']['costs']['batches_refolded']:,.0f} of "
+                    f"{result['scale_out']['costs']['batches']:,.0f} batches folded again)",
+                )
+            ]
+            if "scale_out" in result
+            else []
         ),
         (
             f"latency at {lat['offered_rate']:,.0f} events/s",

@@ -66,6 +66,15 @@ def test_the_throughput_benchmark_runs_end_to_end_and_reports_every_figure(
     assert costs["batch_mean_seconds"] > 0
     assert costs["evaluations"] >= 1  # one at start
     assert costs["evaluation_mean_seconds"] > 0
+    scaled = result["scale_out"]  # two instances in a group of their own, fresh database
+    assert scaled["instances"] == 2
+    assert scaled["events"] == 8300  # the topic again: the records of both phases
+    assert scaled["process"]["instances"] == 2
+    assert scaled["costs"]["batches"] >= 8
+    assert (
+        scaled["ratio_to_one"]
+        == scaled["events_per_second"] / result["golive"]["events_per_second"]
+    )
     assert set(result["targets"]) == {
         "end_to_end_events_per_s",
         "ratio_to_raw",
@@ -73,3 +82,4 @@ def test_the_throughput_benchmark_runs_end_to_end_and_reports_every_figure(
         "peak_rss_mib",
     }
     assert "golive end to end" in done.stdout
+    assert "golive end to end, 2 instances" in done.stdout
