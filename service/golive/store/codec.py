@@ -153,6 +153,8 @@ def _same(value: object) -> object:
 
 
 def _json_datetime(value: datetime) -> str:
+    if value.tzinfo is UTC:  # most are: decoding gives UTC where the text says Z or +00:00
+        return value.isoformat(timespec="microseconds")
     if value.utcoffset() is None:
         raise ValueError(f"cannot store naive datetime {value.isoformat()}")
     return value.astimezone(UTC).isoformat(timespec="microseconds")
