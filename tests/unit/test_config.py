@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
 from golive.config import ConfigError, load_settings
+from golive.ingest.kafka import make_consumer
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +101,26 @@ def test_the_log_masks_every_secret_and_the_passwords_inside_urls(
         assert secret not in line
     assert "token ***, ***" in line
     assert "connect to *** failed" in line
+
+
+def test_fetch_wait_is_short_by_default_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # aiokafka's 500 ms default is a p99 of 250 ms on brokers that hold a fetch whole.
+    assert load_settings().kafka_fetch_max_wait == timedelta(milliseconds=100)
+    monkeypatch.setenv("GOLIVE_KAFKA_FETCH_MAX_WAIT", "50ms")
+    assert load_settings().kafka_fetch_max_wait == timedelta(milliseconds=50)
+    for refused in ("0s", "1m"):
+        monkeypatch.setenv("GOLIVE_KAFKA_FETCH_MAX_WAIT", refused)
+        with pytest.raises(ConfigError, match=r"GOLIVE_KAFKA_FETCH_MAX_WAIT.*between 1ms and 10s"):
+            load_settings()
+
+
+def test_the_consumer_fetches_with_the_configured_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOLIVE_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("GOLIVE_KAFKA_FETCH_MAX_WAIT", "20ms")
+
+    async def wait_of_a_consumer() -> int:
+        consumer = make_consumer(load_settings())
+        await consumer.stop()  # never started: only marks it closed
+        return int(consumer._fetch_max_wait_ms)
+
+    assert asyncio.run(wait_of_a_consumer()) == 20
