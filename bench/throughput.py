@@ -12,7 +12,10 @@
 4. **Latency**: with golive caught up, `--latency-events` more records produced at
    `--rate` events/s; each one's latency runs from its send to the moment golive's
    stored offset for its partition passes it (the offsets commit in the transaction that
-   commits the state; Postgres is polled every 5 ms): p50, p99, max.
+   commits the state; Postgres is polled every 5 ms): p50, p99, max. Before (3), the
+   **latency floor**: a third as many records at the same rate, to a topic of their own,
+   timed from their send to a bare consumer's receipt, with golive's fetch wait
+   (`GOLIVE_KAFKA_FETCH_MAX_WAIT`): what the broker and the client cost before golive.
 5. **Peak RSS** of a golive instance (VmHWM of `golive run` plus its leader process;
    the largest, with several), and CPU time.
 6. **Scaling out**: (3) again with `--scale-out` instances in one consumer group, on
@@ -40,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +58,7 @@ from bench.databases import scratch_database
 from bench.fixtures import Record, stream
 from bench.kpis import DEFAULT_SERVER, machine
 from bench.mix import Mix, catalog_of
+from golive.config import load_settings
 from golive.embedded import free_port
 from golive.embedded.broker import EmbeddedBroker
 
@@ -199,6 +203,114 @@ async def raw_baseline(bootstrap: str, topic: str, partitions: int, count: int) 
     return {"events": read, "seconds": last - first, "events_per_second": read / (last - first)}
 
 
+async def send_paced(
+    producer: AIOKafkaProducer,
+    topic: str,
+    records: Sequence[Record],
+    rate: float,
+    on_sent: Callable[[int, int, float], None],
+) -> tuple[float, float]:
+    """Send `records` at `rate` events/s; `on_sent(partition, offset, sent at)` once the
+    broker acknowledges each. Returns when the first and the last were sent."""
+    unacknowledged = len(records)
+    all_acknowledged = asyncio.Event()
+    failed: list[BaseException] = []
+
+    def acknowledged(at: float, future: asyncio.Future[Any]) -> None:
+        # The offset is known once the broker acknowledges.
+        nonlocal unacknowledged
+        error = future.exception()
+        if error is not None:
+            failed.append(error)
+            all_acknowledged.set()
+            return
+        metadata = future.result()
+        on_sent(metadata.partition, metadata.offset, at)
+        unacknowledged -= 1
+        if not unacknowledged:
+            all_acknowledged.set()
+
+    start = first_sent = last_sent = time.perf_counter()
+    for i, record in enumerate(records):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        at = last_sent = time.perf_counter()
+        future = await producer.send(
+            topic, value=record.value, key=record.key.encode(), headers=list(record.headers)
+        )
+        future.add_done_callback(functools.partial(acknowledged, at))
+    # Not a gather of every future: that burst of work at the end would delay the
+    # watch, and count as the last records' latency.
+    await all_acknowledged.wait()
+    if failed:
+        raise RuntimeError(f"the broker refused a record: {failed[0]!r}")
+    return first_sent, last_sent
+
+
+def percentiles(
+    latencies: list[float], offered: float, sent: tuple[float, float]
+) -> dict[str, float]:
+    latencies.sort()
+    return {
+        "events": len(latencies),
+        "offered_rate": offered,
+        "achieved_rate": len(latencies) / (sent[1] - sent[0]),
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
+        "max_ms": latencies[-1] * 1000,
+    }
+
+
+async def latency_floor(
+    bootstrap: str, partitions: int, records: Sequence[Record], rate: float
+) -> dict[str, float]:
+    """(4) without golive: each record from its send to a bare consumer's receipt, with
+    the fetch wait golive's consumer uses. Its own topic: golive never reads it."""
+    topic = f"{TOPIC}.floor"
+    await create_topic(bootstrap, topic, partitions)
+    wait = load_settings().kafka_fetch_max_wait  # GOLIVE_KAFKA_FETCH_MAX_WAIT, as golive's
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=max(1, round(wait.total_seconds() * 1000)),
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
+    sent: dict[tuple[int, int], float] = {}
+    received: dict[tuple[int, int], float] = {}
+    gc.collect()  # as in (4): no full collection of the records counted as latency
+    gc.freeze()
+    await consumer.start()
+    await producer.start()
+    try:
+        consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
+        await consumer.seek_to_beginning()
+
+        async def receive() -> None:
+            while len(received) < len(records):
+                batches = await consumer.getmany(timeout_ms=1000)
+                now = time.perf_counter()
+                for tp, messages in batches.items():
+                    for message in messages:
+                        received[(tp.partition, message.offset)] = now
+
+        def on_sent(partition: int, offset: int, at: float) -> None:
+            sent[(partition, offset)] = at
+
+        receiving = asyncio.create_task(receive())
+        try:
+            window = await send_paced(producer, topic, records, rate, on_sent)
+            await asyncio.wait_for(receiving, 60)
+        finally:
+            receiving.cancel()
+    finally:
+        await producer.stop()
+        await consumer.stop()
+        gc.unfreeze()
+    latencies = [received[key] - at for key, at in sent.items()]
+    return percentiles(latencies, rate, window) | {"fetch_max_wait_ms": wait.total_seconds() * 1000}
+
+
 # --- (3) golive end to end -------------------------------------------------------------
 
 
@@ -307,46 +419,12 @@ async def latency(
     gc.freeze()
     sent: dict[int, list[tuple[int, float]]] = {}  # partition -> [(offset, sent at)]
     latencies: list[float] = []
-    first_sent, last_sent = 0.0, 0.0
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
     await producer.start()
 
-    unacknowledged = len(records)
-    all_acknowledged = asyncio.Event()
-    failed: list[BaseException] = []
-
-    def acknowledged(at: float, future: asyncio.Future[Any]) -> None:
-        # The offset is known once the broker acknowledges: from then on the record
-        # is matched against the stored offsets.
-        nonlocal unacknowledged
-        error = future.exception()
-        if error is not None:
-            failed.append(error)
-            all_acknowledged.set()
-            return
-        metadata = future.result()
-        sent.setdefault(metadata.partition, []).append((metadata.offset, at))
-        unacknowledged -= 1
-        if not unacknowledged:
-            all_acknowledged.set()
-
-    async def send_all() -> None:
-        nonlocal first_sent, last_sent
-        start = first_sent = time.perf_counter()
-        for i, record in enumerate(records):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            at = last_sent = time.perf_counter()
-            future = await producer.send(
-                topic, value=record.value, key=record.key.encode(), headers=list(record.headers)
-            )
-            future.add_done_callback(functools.partial(acknowledged, at))
-        # Not a gather of every future: that burst of work at the end would delay the
-        # watch, and count as the last records' latency.
-        await all_acknowledged.wait()
-        if failed:
-            raise RuntimeError(f"the broker refused a record: {failed[0]!r}")
+    def on_sent(partition: int, offset: int, at: float) -> None:
+        # From now on the record is matched against the stored offsets.
+        sent.setdefault(partition, []).append((offset, at))
 
     async def watch() -> None:
         while len(latencies) < len(records):
@@ -361,20 +439,14 @@ async def latency(
             await asyncio.sleep(POLL_S)
 
     try:
-        await asyncio.wait_for(asyncio.gather(send_all(), watch()), len(records) / rate + 120)
+        window, _ = await asyncio.wait_for(
+            asyncio.gather(send_paced(producer, topic, records, rate, on_sent), watch()),
+            len(records) / rate + 120,
+        )
     finally:
         await producer.stop()
         gc.unfreeze()
-    latencies.sort()
-    return {
-        "events": len(records),
-        "offered_rate": rate,
-        "achieved_rate": len(records) / (last_sent - first_sent),
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
-        "max_ms": latencies[-1] * 1000,
-        "poll_interval_ms": POLL_S * 1000,
-    }
+    return percentiles(latencies, rate, window) | {"poll_interval_ms": POLL_S * 1000}
 
 
 async def process_costs(listens: Sequence[str]) -> dict[str, float]:
@@ -486,6 +558,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         say("raw baseline: a bare consumer reads and parses them")
         result["raw"] = await raw_baseline(bootstrap, TOPIC, args.partitions, len(bulk))
         say(f"raw: {result['raw']['events_per_second']:,.0f} events/s")
+        floor = live[: max(100, len(live) // 3)]
+        say(f"latency floor: {len(floor):,} records at {args.rate:,.0f} events/s, a bare consumer")
+        result["latency_floor"] = await latency_floor(bootstrap, args.partitions, floor, args.rate)
         async with scratch_database(args.database_url, say) as dsn:
             with tempfile.TemporaryDirectory(prefix="golive-bench-") as scratch:
                 catalog = Path(scratch) / "catalog.toml"
@@ -598,6 +673,7 @@ def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def summary(result: dict[str, Any]) -> str:
     m, p = result["machine"], result["produce"]
     raw, golive, lat = result["raw"], result["golive"], result["latency"]
+    floor = result["latency_floor"]
     costs = golive["costs"]
     rows = [
         (
@@ -632,6 +708,11 @@ def summary(result: dict[str, Any]) -> str:
         (
             f"latency at {lat['offered_rate']:,.0f} events/s",
             f"p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms",
+        ),
+        (
+            "latency floor (bare consumer)",
+            f"p50 {floor['p50_ms']:.0f} ms, p99 {floor['p99_ms']:.0f} ms, "
+            f"max {floor['max_ms']:.0f} ms (fetch wait {floor['fetch_max_wait_ms']:.0f} ms)",
         ),
         (
             "golive instance" if golive["process"]["instances"] == 1 else "golive instances",

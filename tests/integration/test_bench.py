@@ -42,7 +42,8 @@ def test_the_throughput_benchmark_runs_end_to_end_and_reports_every_figure(
         ],
         # Batches smaller than the tiny stream, so that there is a rate to measure after
         # the first one (the child `golive run` inherits the environment).
-        env={**os.environ, "GOLIVE_KAFKA_MAX_BATCH": "1000"},
+        # The latency floor's consumer waits as long as golive's (set here, both read it).
+        env={**os.environ, "GOLIVE_KAFKA_MAX_BATCH": "1000", "GOLIVE_KAFKA_FETCH_MAX_WAIT": "50ms"},
         capture_output=True,
         text=True,
         timeout=170,
@@ -60,6 +61,11 @@ def test_the_throughput_benchmark_runs_end_to_end_and_reports_every_figure(
         <= result["latency"]["p99_ms"]
         <= result["latency"]["max_ms"]
     )
+    floor = result["latency_floor"]  # a bare consumer, its own topic, a third as many
+    assert floor["events"] == 100
+    assert 0 < floor["p50_ms"] <= floor["p99_ms"] <= floor["max_ms"]
+    assert floor["fetch_max_wait_ms"] == 50
+    assert "latency floor (bare consumer)" in done.stdout
     assert result["golive"]["process"]["peak_rss_mib"] > 10
     costs = result["golive"]["costs"]  # from golive's /metrics
     assert costs["batches"] >= 8  # batches of 1,000
