@@ -269,11 +269,9 @@ async def latency_floor(
     the fetch wait golive's consumer uses. Its own topic: golive never reads it."""
     topic = f"{TOPIC}.floor"
     await create_topic(bootstrap, topic, partitions)
-    wait = load_settings().kafka_fetch_max_wait  # GOLIVE_KAFKA_FETCH_MAX_WAIT, as golive's
+    wait_ms = load_settings().kafka_fetch_max_wait_ms  # GOLIVE_KAFKA_FETCH_MAX_WAIT, as golive's
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        fetch_max_wait_ms=max(1, round(wait.total_seconds() * 1000)),
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=wait_ms
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
     sent: dict[tuple[int, int], float] = {}
@@ -308,7 +306,7 @@ async def latency_floor(
         await consumer.stop()
         gc.unfreeze()
     latencies = [received[key] - at for key, at in sent.items()]
-    return percentiles(latencies, rate, window) | {"fetch_max_wait_ms": wait.total_seconds() * 1000}
+    return percentiles(latencies, rate, window) | {"fetch_max_wait_ms": wait_ms}
 
 
 # --- (3) golive end to end -------------------------------------------------------------

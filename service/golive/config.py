@@ -71,8 +71,8 @@ class Settings(BaseSettings):
     kafka_session_timeout: timedelta = timedelta(seconds=10)
     # How long a fetch may wait at the broker for records. Kafka answers as soon as one
     # arrives, but some brokers hold the fetch for the whole wait: with Tansu at 2,000
-    # events/s, a bare consumer's p99 was 256 ms with aiokafka's 500 ms and 54 ms with 100
-    # ms (docs/performance.md). An idle consumer fetches this often; it costs little.
+    # events/s, a bare consumer's p99 was 256 ms with aiokafka's 500 ms and 53-55 ms with
+    # 100 ms (docs/performance.md). An idle consumer fetches this often; it costs little.
     kafka_fetch_max_wait: timedelta = timedelta(milliseconds=100)
     database_url: SecretStr | None = None
     http_listen: str = "127.0.0.1:8080"
@@ -266,6 +266,11 @@ class Settings(BaseSettings):
     @property
     def http_port(self) -> int:
         return int(self.http_listen.rpartition(":")[2])
+
+    @property
+    def kafka_fetch_max_wait_ms(self) -> int:
+        """The fetch wait as the Kafka client takes it (at least 1, as validated)."""
+        return round(self.kafka_fetch_max_wait / timedelta(milliseconds=1))
 
     def describe(self) -> dict[str, Any]:
         """Every setting, secrets masked: safe to log."""

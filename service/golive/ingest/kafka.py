@@ -67,7 +67,7 @@ def make_consumer(settings: Settings, **overrides: Any) -> AIOKafkaConsumer:
             500, int(settings.kafka_session_timeout.total_seconds() * 1000) // 6
         ),
         "max_poll_interval_ms": 600_000,
-        "fetch_max_wait_ms": max(1, round(settings.kafka_fetch_max_wait.total_seconds() * 1000)),
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
     }
     return AIOKafkaConsumer(**(options | overrides))
 
