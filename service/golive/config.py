@@ -170,6 +170,23 @@ class Settings(BaseSettings):
             raise ValueError("must be between 1ms and 10s, e.g. 100ms")
         return value
 
+    @field_validator("evaluation_interval")
+    @classmethod
+    def _evaluation_interval(cls, value: timedelta) -> timedelta:
+        # 0 would spin the leader's loop on a core ingest needs; this is also how often a
+        # standby tries to take the lease over.
+        if value < timedelta(seconds=1):
+            raise ValueError("must be at least 1s, e.g. 30s")
+        return value
+
+    @field_validator("derive_interval")
+    @classmethod
+    def _derive_interval(cls, value: timedelta) -> timedelta:
+        # 0 would spin the leader process on a core ingest needs.
+        if value < timedelta(milliseconds=100):
+            raise ValueError("must be at least 100ms, e.g. 1s")
+        return value
+
     @field_validator("report_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:

@@ -114,6 +114,33 @@ def test_fetch_wait_is_short_by_default_and_bounded(monkeypatch: pytest.MonkeyPa
             load_settings()
 
 
+@pytest.mark.parametrize(
+    ("variable", "refused", "message"),
+    [
+        ("GOLIVE_EVALUATION_INTERVAL", "0s", "at least 1s"),
+        ("GOLIVE_EVALUATION_INTERVAL", "500ms", "at least 1s"),
+        ("GOLIVE_DERIVE_INTERVAL", "0s", "at least 100ms"),
+        ("GOLIVE_DERIVE_INTERVAL", "10ms", "at least 100ms"),
+    ],
+)
+def test_a_leader_interval_too_short_to_leave_ingest_a_core_is_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, refused: str, message: str
+) -> None:
+    monkeypatch.setenv("GOLIVE_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv(variable, refused)
+    with pytest.raises(ConfigError, match=rf"{variable}.*{message}"):
+        load_settings()
+
+
+def test_the_shortest_leader_intervals_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOLIVE_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("GOLIVE_EVALUATION_INTERVAL", "1s")
+    monkeypatch.setenv("GOLIVE_DERIVE_INTERVAL", "100ms")
+    settings = load_settings()
+    assert settings.evaluation_interval == timedelta(seconds=1)
+    assert settings.derive_interval == timedelta(milliseconds=100)
+
+
 def test_the_consumer_fetches_with_the_configured_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOLIVE_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
     monkeypatch.setenv("GOLIVE_KAFKA_FETCH_MAX_WAIT", "20ms")
