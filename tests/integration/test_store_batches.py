@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import asyncpg
@@ -12,6 +13,7 @@ from golive.store.batches import Conflict, IncomingEvent, write_batch
 from golive.store.db import _init, translated
 from golive.store.errors import StoreRejectedError
 from golive.store.migrations import migrate
+from golive.store.projections import BY_FIELD, lock
 from tests.fixtures.hostile import _noise, cdevent, dumps, with_field
 from tests.integration.scenarios import CATALOG
 
@@ -54,3 +56,42 @@ async def test_a_batch_postgres_refuses_hands_over_no_conflict_and_its_events_si
     finally:
         await conn.close()
     assert [c.incoming.offset for c in handed] == [1]
+
+
+@pytest.mark.asyncio
+async def test_lock_takes_rows_another_transaction_created_while_it_waited(
+    database_url: str,
+) -> None:
+    # `lock` creates placeholders and locks in one statement, whose snapshot misses a row
+    # another transaction commits while the INSERT waits on it: it must still lock it.
+    first, second = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        await _init(first)
+        await migrate(first)
+        await _init(second)
+        projection = BY_FIELD["teams"]
+        holder = first.transaction()
+        await holder.start()
+        created = await lock(first, projection, ["payments"])
+        assert created["payments"][1] is False  # a placeholder, no entity yet
+        async with second.transaction():
+            waiting = asyncio.create_task(lock(second, projection, ["checkout", "payments"]))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # held by the first transaction's new row
+            committed_xmin = created["payments"][0]
+            await holder.commit()
+            locked = await asyncio.wait_for(waiting, 10)
+            assert set(locked) == {"checkout", "payments"}
+            assert locked["payments"] == (committed_xmin, False)
+            # Both rows are the second transaction's now: the stored one cannot be locked
+            # by another writer, nor the new one created again.
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await first.execute("SELECT 1 FROM teams WHERE key = 'payments' FOR UPDATE NOWAIT")
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await first.execute(
+                    "SET lock_timeout = '200ms'; "
+                    "INSERT INTO teams (key) VALUES ('checkout') ON CONFLICT DO NOTHING"
+                )
+    finally:
+        await first.close()
+        await second.close()

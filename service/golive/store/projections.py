@@ -179,16 +179,27 @@ async def lock(
     if not keys:
         return {}
     table = projection.table
-    await conn.execute(
-        f"INSERT INTO {table} (key) SELECT k FROM unnest($1::text[]) AS k ORDER BY k "
-        "ON CONFLICT (key) DO NOTHING",
-        keys,
-    )
+    # One round trip, not two: a batch locks every entity kind it touches, and on a busy
+    # instance each round trip waits for the loop (docs/performance.md, seventh round).
+    # The locking SELECT reads the statement's snapshot: it skips the rows the INSERT
+    # creates (RETURNING gives those) and any row another transaction committed after
+    # the snapshot, which the INSERT found taken; those are locked by a second statement.
     rows = await conn.fetch(
-        f"SELECT key, xmin::text::bigint AS xmin, doc IS NOT NULL AS stored FROM {table} "
-        "WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE",
+        f"WITH created AS (INSERT INTO {table} (key) SELECT k FROM unnest($1::text[]) AS k "
+        "ORDER BY k ON CONFLICT (key) DO NOTHING RETURNING key, xmin), "
+        f"held AS (SELECT key, xmin, doc IS NOT NULL AS stored FROM {table} "
+        "WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE) "
+        "SELECT key, xmin::text::bigint AS xmin, false AS stored FROM created "
+        "UNION ALL SELECT key, xmin::text::bigint AS xmin, stored FROM held",
         keys,
     )
+    if len(rows) < len(keys):
+        seen = {r["key"] for r in rows}
+        rows += await conn.fetch(
+            f"SELECT key, xmin::text::bigint AS xmin, doc IS NOT NULL AS stored FROM {table} "
+            "WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE",
+            [k for k in keys if k not in seen],
+        )
     return {projection.state_key(r["key"]): (r["xmin"], r["stored"]) for r in rows}
 
 
