@@ -19,7 +19,7 @@ from golive.domain.dora import dora_all
 from golive.domain.releases import objectives, progress
 from golive.domain.rollouts import availability
 from golive.domain.state import ENTITY_FIELDS, State, apply, apply_all, touches
-from golive.domain.teams import all_team_statuses
+from golive.domain.teams import ActivityFolding, all_team_statuses, apply_counting_activity
 from tests.unit.events import at, cdevent, deployed, incident, release, rolledback, rollout, task
 
 CATALOG = parse_catalog({"services": {"checkout": {"team": "payments"}}})
@@ -233,3 +233,19 @@ def test_teams_folded_in_parts_from_nothing_add_up_to_the_whole(
     for name, part in second.items():
         added[name] = added[name].plus(part) if name in added else part
     assert added == whole
+
+
+@SETTINGS
+@given(events=event_sets, data=st.data())
+def test_a_fold_applied_in_parts_gives_the_fold_of_the_whole(
+    events: list[Event], data: st.DataObject
+) -> None:
+    # What a batch folded ahead of its transaction does: slices, yielding between them.
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(events)), max_size=4)))
+    folding = ActivityFolding(State(), CATALOG)
+    for start, end in zip([0, *cuts], [*cuts, len(events)], strict=True):
+        folding.apply(events[start:end])
+    whole, buckets = apply_counting_activity(events, CATALOG, State())
+    assert folding.state() == whole
+    assert folding.buckets == buckets
+    assert folding.state() == apply_all(events, CATALOG)

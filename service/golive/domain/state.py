@@ -245,15 +245,44 @@ def apply_all(
 ) -> State:
     """`apply` each event in turn; `after_each` sees each event with the state it leaves.
     Returns the very `state` it was given when no event was new."""
-    state = state or State()
-    current = _begin_fold(state)
-    for event in events:
-        current = apply(current, event, catalog)
-        if after_each is not None:
-            after_each(event, current)
-    # A fold writes its maps in place, so `current` may be its first state however many
-    # events it applied: the `seen` set tells whether any was new.
-    return state if len(current.seen) == len(state.seen) else _end_fold(current)
+    folding = Folding(state or State(), catalog, after_each)
+    folding.apply(events)
+    return folding.state()
+
+
+class Folding:
+    """`apply_all`, a part of the events at a time: the caller may do other work between
+    parts (a batch folded ahead of its transaction lets the one before it go on). The
+    maps are copied once when it begins and once when `state()` ends it, not per part."""
+
+    __slots__ = ("_after_each", "_catalog", "_current", "_start")
+
+    def __init__(
+        self,
+        state: State,
+        catalog: Catalog = EMPTY_CATALOG,
+        after_each: Callable[[Event, State], None] | None = None,
+    ) -> None:
+        self._start = state
+        self._current = _begin_fold(state)
+        self._catalog = catalog
+        self._after_each = after_each
+
+    def apply(self, events: Iterable[Event]) -> None:
+        current, catalog, after_each = self._current, self._catalog, self._after_each
+        for event in events:
+            current = apply(current, event, catalog)
+            if after_each is not None:
+                after_each(event, current)
+        self._current = current
+
+    def state(self) -> State:
+        """The state after every event applied; the fold is over (apply no more)."""
+        # A fold writes its maps in place, so the current state may be its first however
+        # many events it applied: the `seen` set tells whether any was new.
+        if len(self._current.seen) == len(self._start.seen):
+            return self._start
+        return _end_fold(self._current)
 
 
 def _touch(team: Team | None, name: str, event: Event) -> Team:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from golive.contract import Event
 from golive.domain.calendar import Calendar
 from golive.domain.catalog import Catalog
-from golive.domain.state import State, apply_all, attribute_team
+from golive.domain.state import Folding, State, attribute_team
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,17 +108,34 @@ def apply_counting_activity(
     with the first and last event time. Each event is attributed on the state it leaves
     (its task or rollout as of that event), so the result does not depend on how events
     were cut into batches."""
-    buckets: Buckets = {}
+    folding = ActivityFolding(state, catalog)
+    folding.apply(events)
+    return folding.state(), folding.buckets
 
-    def count(event: Event, after: State) -> None:
-        team = activity_team(event, after, catalog)
+
+class ActivityFolding:
+    """`apply_counting_activity` a part of the events at a time (`state.Folding`)."""
+
+    __slots__ = ("_catalog", "_folding", "buckets")
+
+    def __init__(self, state: State, catalog: Catalog) -> None:
+        self.buckets: Buckets = {}
+        self._catalog = catalog
+        self._folding = Folding(state, catalog, after_each=self._count)
+
+    def apply(self, events: Iterable[Event]) -> None:
+        self._folding.apply(events)
+
+    def state(self) -> State:
+        return self._folding.state()
+
+    def _count(self, event: Event, after: State) -> None:
+        team = activity_team(event, after, self._catalog)
         if team is None:
             return
         key = (team, activity_bucket(event.time))
-        n, first, last = buckets.get(key, (0, event.time, event.time))
-        buckets[key] = (n + 1, min(first, event.time), max(last, event.time))
-
-    return apply_all(events, catalog, state, after_each=count), buckets
+        n, first, last = self.buckets.get(key, (0, event.time, event.time))
+        self.buckets[key] = (n + 1, min(first, event.time), max(last, event.time))
 
 
 def activity_team(event: Event, state: State, catalog: Catalog) -> str | None:

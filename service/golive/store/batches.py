@@ -28,7 +28,7 @@ from golive.contract import Event, Rejection, decode_record
 from golive.domain.catalog import Catalog
 from golive.domain.delivery import signal_changes
 from golive.domain.state import ENTITY_FIELDS, State, derived_touches, touches
-from golive.domain.teams import Buckets, apply_counting_activity
+from golive.domain.teams import ActivityFolding, Buckets
 from golive.store import derived
 from golive.store.cache import ABSENT, EntityCache, Entry, Write
 from golive.store.db import Connection
@@ -257,12 +257,13 @@ async def fold(
 ) -> Fold:
     """Fold `events` (all new) onto `before` with the pure reducer; encode what changed.
     `sliced` yields to the event loop between slices of the work."""
-    after, activity = state_of(before), Buckets()
+    # One fold over the slices: its maps are copied once, not once a slice.
+    folding = ActivityFolding(state_of(before), catalog)
     for start in range(0, len(events), FOLD_SLICE):
-        after, buckets = apply_counting_activity(events[start : start + FOLD_SLICE], catalog, after)
-        add_buckets(activity, buckets)
+        folding.apply(events[start : start + FOLD_SLICE])
         if sliced:
             await asyncio.sleep(0)
+    after, activity = folding.state(), folding.buckets
     changed: dict[str, dict[Any, Any]] = {}
     rows: dict[str, Rows] = {}
     gone: dict[str, list[Any]] = {}
@@ -280,15 +281,6 @@ async def fold(
         if sliced:
             await asyncio.sleep(0)
     return Fold(events, wanted, before, after, activity, changed, rows, gone)
-
-
-def add_buckets(into: Buckets, more: Buckets) -> None:
-    for key, (n, first, last) in more.items():
-        if key in into:
-            m, f, la = into[key]
-            into[key] = (m + n, min(f, first), max(la, last))
-        else:
-            into[key] = (n, first, last)
 
 
 async def write_fold(conn: Connection, done: Fold, events: Sequence[Event]) -> None:
