@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from golive.domain.catalog import parse_catalog
-from golive.domain.state import apply_all
+from golive.domain.state import State, apply_all
 from golive.domain.teams import (
+    ActivityFolding,
     activity_bucket,
     activity_team,
     all_team_statuses,
@@ -221,3 +223,23 @@ def test_overlapping_work_is_one_interval() -> None:
     work = [(utc(1, 8), utc(1, 12)), (utc(1, 11), utc(1, 17)), (utc(1, 9), utc(1, 10))]
     (period,) = idle_periods(quiet, work, calendar, FOUR_HOURS)
     assert (period.start, period.end, period.business_seconds) == (utc(1, 8), utc(1, 17), 9 * 3600)
+
+
+def test_a_fold_in_parts_is_freed_without_the_cycle_collector() -> None:
+    # `golive run` collects cycles rarely (runtime.GC_THRESHOLDS): a batch's fold held in
+    # a cycle stayed in memory, a batch's worth of maps at a time, until it did.
+    events = [
+        task("scheduled", f"T{n}", time=utc(2, 9, n), release="R1", team="payments")
+        for n in range(5)
+    ]
+    gc.collect()
+    gc.disable()
+    try:
+        folding = ActivityFolding(State(), PARIS)
+        folding.apply(events[:2])
+        folding.apply(events[2:])
+        assert folding.state().tasks.keys() == {f"T{n}" for n in range(5)}
+        del folding
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

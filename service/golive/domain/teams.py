@@ -116,26 +116,29 @@ def apply_counting_activity(
 class ActivityFolding:
     """`apply_counting_activity` a part of the events at a time (`state.Folding`)."""
 
-    __slots__ = ("_catalog", "_folding", "buckets")
+    __slots__ = ("_folding", "buckets")
 
     def __init__(self, state: State, catalog: Catalog) -> None:
-        self.buckets: Buckets = {}
-        self._catalog = catalog
-        self._folding = Folding(state, catalog, after_each=self._count)
+        buckets: Buckets = {}
+
+        # A closure, not a bound method: the fold would hold its folding in a cycle,
+        # which only the cycle collector frees, a batch's worth of maps at a time.
+        def count(event: Event, after: State) -> None:
+            team = activity_team(event, after, catalog)
+            if team is None:
+                return
+            key = (team, activity_bucket(event.time))
+            n, first, last = buckets.get(key, (0, event.time, event.time))
+            buckets[key] = (n + 1, min(first, event.time), max(last, event.time))
+
+        self.buckets = buckets
+        self._folding = Folding(state, catalog, after_each=count)
 
     def apply(self, events: Iterable[Event]) -> None:
         self._folding.apply(events)
 
     def state(self) -> State:
         return self._folding.state()
-
-    def _count(self, event: Event, after: State) -> None:
-        team = activity_team(event, after, self._catalog)
-        if team is None:
-            return
-        key = (team, activity_bucket(event.time))
-        n, first, last = self.buckets.get(key, (0, event.time, event.time))
-        self.buckets[key] = (n + 1, min(first, event.time), max(last, event.time))
 
 
 def activity_team(event: Event, state: State, catalog: Catalog) -> str | None:
