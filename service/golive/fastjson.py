@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -68,8 +69,15 @@ def loads_plain(data: bytes) -> Any:
 
 def dumps_finite(value: Any) -> str:
     """Compact JSON of `value`, whose floats the caller knows to be finite (orjson writes
-    NaN as null, where `json.dumps` writes a NaN that JSON and jsonb refuse)."""
+    NaN as null, where `json.dumps` writes a NaN that JSON and jsonb refuse). Datetimes
+    are ISO 8601 text, as `datetime.isoformat` writes them, on both paths."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # an integer beyond 64 bits, a lone surrogate: the library's way
-        return json.dumps(value, separators=(",", ":"))
+        return json.dumps(value, separators=(",", ":"), default=_isoformat)
+
+
+def _isoformat(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

@@ -5,6 +5,7 @@ the decoder, in test_contract_decode.py."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -31,3 +32,18 @@ def test_long_integers_are_read_exactly_not_as_floats() -> None:
     value = fastjson.loads('{"n": 123456789012345678901234567890}')
     assert value == {"n": 123456789012345678901234567890}
     assert isinstance(value["n"], int)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 5, 9, 30, tzinfo=UTC),
+        datetime(2026, 12, 5, 9, 30, 0, 120, tzinfo=UTC),
+        datetime(2026, 12, 5, 9, 30, tzinfo=timezone(timedelta(hours=-3))),
+    ],
+)
+def test_datetimes_are_written_as_isoformat_on_both_paths(moment: datetime) -> None:
+    # The events of a batch go to Postgres as one document (store.batches.insert_events);
+    # a value orjson refuses sends it all down the library's path.
+    assert json.loads(fastjson.dumps_finite([moment])) == [moment.isoformat()]
+    assert json.loads(fastjson.dumps_finite([moment, 10**30])) == [moment.isoformat(), 10**30]
