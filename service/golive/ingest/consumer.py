@@ -678,5 +678,14 @@ async def _close(consumer: AIOKafkaConsumer, producer: Any) -> None:
                 "closing %s took over %.0f s: abandoned", type(client).__name__, CLOSE_TIMEOUT
             )
             closing.cancel()
+            _drop_connections(client)
         elif closing.exception() is not None:
             log.warning("closing %s: %s", type(client).__name__, closing.exception())
+
+
+def _drop_connections(client: Any) -> None:
+    """Close the sockets of a client whose stop was abandoned: left open, they leak, and
+    each warns when collected after the loop has closed. aiokafka keeps them in its
+    client's connection table, which it offers no public way to close at once."""
+    for conn in list(getattr(getattr(client, "_client", None), "_conns", {}).values()):
+        conn.close()
