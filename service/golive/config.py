@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from golive.contract import DEFAULT_MAX_EVENT_BYTES
@@ -28,6 +35,19 @@ from golive.domain.periods import PERIOD_KINDS, PeriodKind, require_timezone
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+# Durations that make no sense outside a range: (least, most or None, an example).
+_DURATION_BOUNDS: dict[str, tuple[str, str | None, str]] = {
+    # 0 would make an idle consumer fetch without pause; past the client's request
+    # timeout (40 s), every fetch of an idle topic would time out.
+    "kafka_fetch_max_wait": ("1ms", "10s", "100ms"),
+    # 0 would spin the leader's loop on a core ingest needs; this is also how often a
+    # standby tries to take the lease over.
+    "evaluation_interval": ("1s", None, "30s"),
+    # 0 would spin the leader process on a core ingest needs.
+    "derive_interval": ("100ms", None, "1s"),
+}
 
 
 class ConfigError(Exception):
@@ -161,30 +181,13 @@ class Settings(BaseSettings):
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
 
-    @field_validator("kafka_fetch_max_wait")
+    @field_validator(*_DURATION_BOUNDS)
     @classmethod
-    def _fetch_wait(cls, value: timedelta) -> timedelta:
-        # 0 would make an idle consumer fetch without pause; past the client's request
-        # timeout (40 s), every fetch of an idle topic would time out.
-        if not timedelta(milliseconds=1) <= value <= timedelta(seconds=10):
-            raise ValueError("must be between 1ms and 10s, e.g. 100ms")
-        return value
-
-    @field_validator("evaluation_interval")
-    @classmethod
-    def _evaluation_interval(cls, value: timedelta) -> timedelta:
-        # 0 would spin the leader's loop on a core ingest needs; this is also how often a
-        # standby tries to take the lease over.
-        if value < timedelta(seconds=1):
-            raise ValueError("must be at least 1s, e.g. 30s")
-        return value
-
-    @field_validator("derive_interval")
-    @classmethod
-    def _derive_interval(cls, value: timedelta) -> timedelta:
-        # 0 would spin the leader process on a core ingest needs.
-        if value < timedelta(milliseconds=100):
-            raise ValueError("must be at least 100ms, e.g. 1s")
+    def _bounded_duration(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        least, most, example = _DURATION_BOUNDS[str(info.field_name)]
+        if value < parse_duration(least) or (most is not None and value > parse_duration(most)):
+            span = f"between {least} and {most}" if most is not None else f"at least {least}"
+            raise ValueError(f"must be {span}, e.g. {example}")
         return value
 
     @field_validator("report_timezone")
