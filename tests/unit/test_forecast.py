@@ -1,5 +1,8 @@
 """Throughput history and Monte Carlo completion forecast, on hand-computed cases."""
 
+import subprocess
+import sys
+import textwrap
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -167,3 +170,25 @@ def test_naive_now_is_rejected() -> None:
     naive = datetime(2026, 11, 23, 8)  # noqa: DTZ001 - the point of the test
     with pytest.raises(ValueError, match="timezone-aware"):
         forecast_completion(5, [1], DEFAULT_CALENDAR, naive)
+
+
+# -- cost ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", ["golive.app", "golive.leader.worker"])
+def test_numpy_is_loaded_by_the_first_forecast_not_by_importing_golive(module: str) -> None:
+    # 16 MiB of RSS in every process that imports it, and ingest never forecasts
+    # (docs/performance.md, eighth round). A fresh interpreter: this one has it already.
+    check = textwrap.dedent(
+        f"""
+        import sys
+        from datetime import UTC, datetime
+        import {module}
+        from golive.domain.calendar import DEFAULT_CALENDAR
+        from golive.domain.forecast import forecast_completion
+        assert "numpy" not in sys.modules, "numpy is loaded on import"
+        forecast_completion(3, [1, 2], DEFAULT_CALENDAR, datetime(2026, 11, 23, 8, tzinfo=UTC))
+        assert "numpy" in sys.modules, "the forecast ran without numpy"
+        """
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, timeout=60)

@@ -26,18 +26,21 @@ Rules:
   the same forecast (with the same numpy version).
 """
 
+from __future__ import annotations
+
 import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
-from typing import Literal
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Literal
 
 from golive.domain.calendar import Calendar
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 Basis = Literal["complete", "throughput", "no_history", "beyond_horizon"]
 
@@ -142,6 +145,10 @@ def _simulate(
     remaining: int, history: tuple[int, ...], *, trials: int, seed: int, horizon: int
 ) -> npt.NDArray[np.int64]:
     """Each trial's completion day index (0 = first business day); `horizon` if not done."""
+    # Imported on the first forecast, in the leader: numpy is 16 MiB of every process
+    # that imports it, and ingest, which imports this module, never forecasts.
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     samples = np.asarray(history, dtype=np.int64)
     finish = np.full(trials, horizon, dtype=np.int64)
@@ -164,5 +171,7 @@ def _simulate(
 
 def _nearest_rank(values: npt.NDArray[np.int64], percent: int) -> int:
     """The smallest value with at least `percent` % of `values` at or below it."""
+    import numpy as np
+
     rank = -(-percent * values.size // 100)  # ceil without floats
     return int(np.partition(values, rank - 1)[rank - 1])
