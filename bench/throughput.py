@@ -69,7 +69,10 @@ GROUP = f"golive-bench-{RUN}"
 TARGET_EVENTS_PER_S = 20_000.0
 TARGET_RATIO = 0.25
 TARGET_P99_MS = 250.0
-TARGET_RSS_MIB = 300.0
+# The "RSS under 300 MB", in megabytes of 10^6 bytes: 286.1 MiB. (Until the
+# eighth round the bench compared MiB with 300, 4.9 % more lenient than the words.)
+TARGET_RSS_MB = 300.0
+MIB_IN_MB = 2**20 / 10**6
 POLL_S = 0.005  # how often the latency phase reads the stored offsets
 STARTED = time.perf_counter()
 
@@ -655,7 +658,11 @@ def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ),
         "ratio_to_raw": (result["ratio_to_raw"], TARGET_RATIO, ">="),
         "latency_p99_ms": (result["latency"]["p99_ms"], TARGET_P99_MS, "<"),
-        "peak_rss_mib": (result["golive"]["process"]["peak_rss_mib"], TARGET_RSS_MIB, "<"),
+        "peak_rss_mb": (
+            result["golive"]["process"]["peak_rss_mib"] * MIB_IN_MB,
+            TARGET_RSS_MB,
+            "<",
+        ),
     }
     return {
         name: {

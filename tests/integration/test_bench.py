@@ -85,7 +85,10 @@ def test_the_throughput_benchmark_runs_end_to_end_and_reports_every_figure(
         "end_to_end_events_per_s",
         "ratio_to_raw",
         "latency_p99_ms",
-        "peak_rss_mib",
+        "peak_rss_mb",
     }
+    rss = result["targets"]["peak_rss_mb"]
+    assert rss["measured"] == result["golive"]["process"]["peak_rss_mib"] * 2**20 / 10**6
+    assert rss["target"] == 300
     assert "golive end to end" in done.stdout
     assert "golive end to end, 2 instances" in done.stdout
