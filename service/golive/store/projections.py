@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from golive import fastjson
 from golive.domain.ecs import Fleet
 from golive.domain.model import Artifact, Change, Incident, Release, Rollout, Task, Team, Timeline
 from golive.domain.rollouts import availability
@@ -229,23 +230,26 @@ async def read(
 
 @dataclass(frozen=True, slots=True)
 class Rows:
-    """Entities of one projection as the statement that saves them takes them."""
+    """Entities of one projection as the statement that saves them takes them: the
+    entity documents as one JSON array, and their keys and derived columns as another,
+    one `[key, *columns]` row each (`save_rows`)."""
 
-    keys: list[str]
-    docs: list[str]
-    columns: list[list[Any]]  # one list per derived column
+    count: int
+    docs: str
+    keyed: str
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return self.count
 
 
 def rows_of(projection: Projection, entities: Mapping[Any, Any]) -> Rows:
     """Encode `entities` for `save`: pure, so a batch does it before its transaction."""
-    keys = [projection.db_key(k) for k in entities]
-    docs = [codec.encode_text(e) for e in entities.values()]
-    values = [projection.row(e) for e in entities.values()]
-    columns = [[row[i] for row in values] for i in range(len(projection.columns))]
-    return Rows(keys, docs, columns)
+    # `encode_text` gives each document as JSON text already: joined, not encoded again.
+    docs = ",".join([codec.encode_text(e) for e in entities.values()])
+    keyed = fastjson.dumps_finite(
+        [(projection.db_key(k), *projection.row(e)) for k, e in entities.items()]
+    )
+    return Rows(len(entities), f"[{docs}]", keyed)
 
 
 async def save(conn: Connection, projection: Projection, entities: Mapping[Any, Any]) -> None:
@@ -256,18 +260,24 @@ async def save(conn: Connection, projection: Projection, entities: Mapping[Any, 
 async def save_rows(conn: Connection, projection: Projection, rows: Rows) -> None:
     if not rows:
         return
-    columns = [c for c, _ in projection.columns]
-    casts = [t for _, t in projection.columns]
+    # Two JSON documents, not an array a column: asyncpg encodes arrays element by
+    # element in Python, and this process is the one short of CPU; Postgres reads the
+    # documents (docs/performance.md, eighth round). The two arrays are zipped back by
+    # position. A derived column is read from its row's text (`->>`), cast to its type.
     sets = ", ".join(
-        ["doc = u.doc::jsonb", *(f"{c} = u.{c}" for c in columns), "updated_at = now()"]
+        [
+            "doc = u.doc",
+            *(
+                f"{column} = (u.r->>{i + 1})::{sql_type}"
+                for i, (column, sql_type) in enumerate(projection.columns)
+            ),
+            "updated_at = now()",
+        ]
     )
-    params = ", ".join(f"${i + 3}::{t}[]" for i, t in enumerate(casts))
-    unnest = f"unnest($1::text[], $2::text[]{', ' + params if params else ''})"
-    aliases = ", ".join(["key", "doc", *columns])
     await conn.execute(
         f"UPDATE {projection.table} AS t SET {sets} "
-        f"FROM {unnest} AS u({aliases}) WHERE t.key = u.key",
-        rows.keys,
+        "FROM ROWS FROM (jsonb_array_elements($1::text::jsonb), "
+        "jsonb_array_elements($2::text::jsonb)) AS u(r, doc) WHERE t.key = u.r->>0",
+        rows.keyed,
         rows.docs,
-        *rows.columns,
     )
