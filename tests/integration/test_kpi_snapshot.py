@@ -124,7 +124,8 @@ EVERY_KPI: tuple[ObjectiveKpi, ...] = get_args(ObjectiveKpi)
 
 
 def measured_releases(now: datetime) -> list[Event]:
-    """Two releases with an objective on every KPI: one in prod, one in every environment."""
+    """Three releases with an objective on every KPI: one in prod, one in every environment,
+    and one planned two hours ago, whose DORA figures still span a day (`ReleaseWindow`)."""
     objectives = [
         {"id": kpi, "kpi": kpi, "op": "<=", "target": 0.5 if "ratio" in kpi else 3600}
         for kpi in EVERY_KPI
@@ -140,11 +141,12 @@ def measured_releases(now: datetime) -> list[Event]:
                 "objectives": objectives,
             }
             | ({"environment": environment} if environment else {}),
-            now - timedelta(days=6),
+            now - age,
         )
-        for release, services, environment in (
-            ("R-prod", ["checkout", "svc-0", "svc-1", "svc-2"], "prod"),
-            ("R-all", ["checkout", "svc-3", "svc-4", "svc-5", "svc-6"], None),
+        for release, services, environment, age in (
+            ("R-prod", ["checkout", "svc-0", "svc-1", "svc-2"], "prod", timedelta(days=6)),
+            ("R-all", ["checkout", "svc-3", "svc-4", "svc-5", "svc-6"], None, timedelta(days=6)),
+            ("R-new", ["svc-0", "svc-3", "svc-4", "svc-5"], None, timedelta(hours=2)),
         )
     ]
 
@@ -180,13 +182,16 @@ async def test_sql_objectives_and_histograms_equal_the_domain(database_url: str)
         if release.status == "open"
         for s in objectives(state, release, now)
     }
-    assert {r for r, _ in got} >= {"R-prod", "R-all"}
+    assert {r for r, _ in got} >= {"R-prod", "R-all", "R-new"}
     assert got.keys() == expected.keys()
     for key, (value, met) in expected.items():
         assert got[key][1] == met, (key, got[key], value, met)
         assert got[key][0] == (None if value is None else pytest.approx(value)), key
     measured = [got[("R-all", kpi)][0] for kpi in EVERY_KPI]
     assert sum(v is not None for v in measured) >= 10  # the comparison is not all None
+    # The events span more than R-new's window (a day): the queries must leave out the rest.
+    assert min(e.time for e in randoms) < now - timedelta(days=1)
+    assert got[("R-new", "deployments")][0]
 
     costs: dict[str, dict[tuple[str, str], list[float]]] = {
         "duration": {},

@@ -407,9 +407,12 @@ async def release_rows(
 
 # What open releases measure: (release, service, environment) with the release's window
 # (planned -> closed or now); a NULL environment stands for every environment.
+# The releases' scopes: a row per (release, service), with the release's window: `start`
+# to `stop` (`ReleaseWindow`), and `since`, where its DORA figures start (`figures` counts
+# over (stop - length, stop], a window of at least a day).
 SCOPE = """(SELECT * FROM unnest($1::text[], $2::text[], $3::text[],
-                                 $4::timestamptz[], $5::timestamptz[])
-            AS s(release, service, environment, start, stop))"""
+                                 $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
+            AS s(release, service, environment, start, stop, since))"""
 IN_SCOPE = "x.service = s.service AND (s.environment IS NULL OR x.environment = s.environment)"
 
 
@@ -432,10 +435,15 @@ async def objective_rows(
         [environment for _, _, environment, _ in scope],
         [window.start for _, _, _, window in scope],
         [window.end for _, _, _, window in scope],
+        [window.end - window.length for _, _, _, window in scope],
     )
+    # Only the facts inside each release's window: `objective_values` counts no other,
+    # and a release's services have years of history (docs/performance.md, eighth round).
     deployments: dict[str, list[Deployment]] = defaultdict(list)
     for r in await conn.fetch(
-        f"SELECT s.release, x.* FROM {SCOPE} s JOIN deployments x ON {IN_SCOPE}", *args
+        f"""SELECT s.release, x.* FROM {SCOPE} s JOIN deployments x ON {IN_SCOPE}
+            WHERE x.deployed_at > s.since AND x.deployed_at <= s.stop""",
+        *args,
     ):
         deployments[r["release"]].append(
             Deployment(
@@ -452,15 +460,28 @@ async def objective_rows(
         )
     recoveries: dict[str, list[Recovery]] = defaultdict(list)
     for r in await conn.fetch(
-        f"SELECT s.release, x.* FROM {SCOPE} s JOIN recoveries x ON {IN_SCOPE}", *args
+        f"""SELECT s.release, x.* FROM {SCOPE} s JOIN recoveries x ON {IN_SCOPE}
+            WHERE x.restored_at > s.since AND x.restored_at <= s.stop""",
+        *args,
     ):
         recoveries[r["release"]].append(
             Recovery(r["service"], r["environment"], r["started_at"], r["restored_at"])
         )
     shipped: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    lead_times = lead_times_sql("d.service = ANY($2::text[])")
+    # A change first shipped inside a window went out with a completed deployment inside
+    # it: only those changes' first deployments are looked for.
+    lead_times = lead_times_sql(
+        "d.service = ANY($2::text[]) AND "
+        + changes_deployed(
+            "d.service = ANY($2::text[]) AND d.deployed_at > (SELECT min(since) FROM s) "
+            "AND d.deployed_at <= (SELECT max(stop) FROM s)"
+        )
+    )
     for r in await conn.fetch(
-        f"SELECT s.release, x.* FROM {SCOPE} s JOIN ({lead_times}) x ON {IN_SCOPE}", *args
+        f"""WITH s AS MATERIALIZED {SCOPE}
+            SELECT s.release, x.* FROM s JOIN ({lead_times}) x ON {IN_SCOPE}
+            WHERE x.shipped_at > s.since AND x.shipped_at <= s.stop""",
+        *args,
     ):
         shipped[r["release"]].append((r["shipped_at"], float(r["seconds"])))
     # A finished rollout's cost is stored; one still in progress costs what it has so far.
