@@ -37,6 +37,7 @@ ALLOWED = {
     ("store/queries.py", "projection.table"): "a projection's table name (PROJECTIONS)",
     ("store/projections.py", "sets"): "a projection's derived columns: names, positions, SQL types",
     ("store/replay.py", "tables"): "table names of PROJECTIONS and golive's derived tables",
+    ("store/projections.py", "held"): "the locking SELECT, built of a projection's table name",
     ("store/projections.py", "columns"): "column names of a projection's derived columns",
     ("store/kpis.py", "ROLLOUT_HISTOGRAMS"): "built at import from the HISTOGRAMS constant",
     ("store/reports.py", "snapshot"): (

@@ -405,11 +405,10 @@ async def release_rows(
     return rows, overdue
 
 
-# What open releases measure: (release, service, environment) with the release's window
-# (planned -> closed or now); a NULL environment stands for every environment.
-# The releases' scopes: a row per (release, service), with the release's window: `start`
-# to `stop` (`ReleaseWindow`), and `since`, where its DORA figures start (`figures` counts
-# over (stop - length, stop], a window of at least a day).
+# What open releases measure: (release, service, environment) with the release's window,
+# `start` to `stop` (planned -> closed or now, `ReleaseWindow`), and `since`, where its
+# DORA figures start (`figures` counts over (stop - length, stop], at least a day); a
+# NULL environment stands for every environment.
 SCOPE = """(SELECT * FROM unnest($1::text[], $2::text[], $3::text[],
                                  $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
             AS s(release, service, environment, start, stop, since))"""

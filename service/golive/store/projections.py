@@ -185,22 +185,21 @@ async def lock(
     # The locking SELECT reads the statement's snapshot: it skips the rows the INSERT
     # creates (RETURNING gives those) and any row another transaction committed after
     # the snapshot, which the INSERT found taken; those are locked by a second statement.
+    held = (
+        f"SELECT key, xmin::text::bigint AS xmin, doc IS NOT NULL AS stored FROM {table} "
+        "WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE"
+    )
     rows = await conn.fetch(
         f"WITH created AS (INSERT INTO {table} (key) SELECT k FROM unnest($1::text[]) AS k "
         "ORDER BY k ON CONFLICT (key) DO NOTHING RETURNING key, xmin), "
-        f"held AS (SELECT key, xmin, doc IS NOT NULL AS stored FROM {table} "
-        "WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE) "
+        f"held AS ({held}) "
         "SELECT key, xmin::text::bigint AS xmin, false AS stored FROM created "
-        "UNION ALL SELECT key, xmin::text::bigint AS xmin, stored FROM held",
+        "UNION ALL SELECT key, xmin, stored FROM held",
         keys,
     )
     if len(rows) < len(keys):
         seen = {r["key"] for r in rows}
-        rows += await conn.fetch(
-            f"SELECT key, xmin::text::bigint AS xmin, doc IS NOT NULL AS stored FROM {table} "
-            "WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE",
-            [k for k in keys if k not in seen],
-        )
+        rows += await conn.fetch(held, [k for k in keys if k not in seen])
     return {projection.state_key(r["key"]): (r["xmin"], r["stored"]) for r in rows}
 
 
@@ -246,6 +245,8 @@ def rows_of(projection: Projection, entities: Mapping[Any, Any]) -> Rows:
     """Encode `entities` for `save`: pure, so a batch does it before its transaction."""
     # `encode_text` gives each document as JSON text already: joined, not encoded again.
     docs = ",".join([codec.encode_text(e) for e in entities.values()])
+    # The derived columns' floats are a finished rollout's durations, differences of
+    # datetimes: finite, as `dumps_finite` needs (`encode_text` checks the entities').
     keyed = fastjson.dumps_finite(
         [(projection.db_key(k), *projection.row(e)) for k, e in entities.items()]
     )
