@@ -7,12 +7,19 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
+from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
 
 from golive.contract import Event, decode_record
 from tests.conftest import conformance_files
 from tests.integration.kafka import Record, produce
-from tests.integration.service import dump_state, metric_value, running, service_env, wait_consumed
+from tests.integration.service import (
+    dump_state,
+    metric_value,
+    running,
+    service_env,
+    stored_offsets,
+    wait_consumed,
+)
 from tests.integration.streams import cdevent, record, synthetic_stream
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "schemas" / "examples").glob("*.json"))
@@ -258,6 +265,33 @@ async def test_restart_resumes_from_the_stored_offsets(
         metrics = (await service.get("/metrics")).text
     assert duplicates(metrics) == 0  # nothing of the first run was read again
     assert (await dump_state(database_url))["events"] == 400
+
+
+@pytest.mark.asyncio
+async def test_kafka_holds_the_stored_offsets_once_golive_stops(
+    kafka_bootstrap: str, topic: str, database_url: str
+) -> None:
+    """Lag tools read the group's offsets from Kafka. golive commits them there after
+    Postgres, in the background while the next batch is written; stopping waits for the
+    last of them."""
+    env = service_env(kafka_bootstrap, topic, database_url)
+    async with running(env):
+        for start in range(0, 300, 100):  # several batches, each committed in turn
+            landed = await produce(
+                kafka_bootstrap, topic, synthetic_stream(300)[start : start + 100]
+            )
+            await wait_consumed(database_url, landed)
+    stored = await stored_offsets(database_url)
+    assert sum(stored.values()) == 300
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, group_id=env["GOLIVE_KAFKA_GROUP_ID"]
+    )
+    await reader.start()
+    try:
+        in_kafka = {p: await reader.committed(TopicPartition(topic, p)) for p in stored}
+    finally:
+        await reader.stop()
+    assert in_kafka == stored
 
 
 @pytest.mark.asyncio

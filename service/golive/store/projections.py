@@ -8,7 +8,7 @@ write of an entity is serialised.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,6 +239,18 @@ class Rows:
 
     def __len__(self) -> int:
         return self.count
+
+    @staticmethod
+    def joined(parts: Sequence[Rows]) -> Rows:
+        """The rows of `parts`, in order, as one: parts encoded apart, saved together."""
+        parts = [p for p in parts if p.count]
+        if len(parts) == 1:
+            return parts[0]
+        return Rows(
+            sum(p.count for p in parts),
+            "[" + ",".join(p.docs[1:-1] for p in parts) + "]",
+            "[" + ",".join(p.keyed[1:-1] for p in parts) + "]",
+        )
 
 
 def rows_of(projection: Projection, entities: Mapping[Any, Any]) -> Rows:
