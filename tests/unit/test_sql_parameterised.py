@@ -38,6 +38,10 @@ ALLOWED = {
     ("store/projections.py", "sets"): "a projection's derived columns: names, positions, SQL types",
     ("store/replay.py", "tables"): "table names of PROJECTIONS and golive's derived tables",
     ("store/projections.py", "held"): "the locking SELECT, built of a projection's table name",
+    ("store/projections.py", "updates"): (
+        "the UPDATEs `_update` builds of a projection's table name and derived columns, "
+        "with $n placeholders numbered by position"
+    ),
     ("store/projections.py", "columns"): "column names of a projection's derived columns",
     ("store/kpis.py", "ROLLOUT_HISTOGRAMS"): "built at import from the HISTOGRAMS constant",
     ("store/reports.py", "snapshot"): (

@@ -40,6 +40,7 @@ from golive.store.projections import (
     lock_and_load,
     read,
     rows_of,
+    save_all,
     save_rows,
 )
 
@@ -310,12 +311,14 @@ async def _encoded(name: str, entities: dict[Any, Any], sliced: bool) -> Rows:
 async def write_fold(conn: Connection, done: Fold, events: Sequence[Event]) -> None:
     """Write a fold's entities, derived rows and counts, in the caller's transaction
     (which holds the locks of `done.wanted`)."""
+    await save_all(
+        conn, [(BY_FIELD[name], done.rows[name]) for name in ENTITY_FIELDS if name not in ADDED_UP]
+    )
     for name in ENTITY_FIELDS:
         projection = BY_FIELD[name]
         if name in ADDED_UP:
             await _add_up(conn, projection, done.changed[name])
             continue
-        await save_rows(conn, projection, done.rows[name])
         if done.gone[name]:  # placeholders of keys that named nothing after all
             await conn.execute(
                 f"DELETE FROM {projection.table} WHERE key = ANY($1::text[]) AND doc IS NULL",

@@ -271,8 +271,27 @@ async def save(conn: Connection, projection: Projection, entities: Mapping[Any, 
 
 
 async def save_rows(conn: Connection, projection: Projection, rows: Rows) -> None:
-    if not rows:
+    await save_all(conn, [(projection, rows)])
+
+
+async def save_all(conn: Connection, saves: Sequence[tuple[Projection, Rows]]) -> None:
+    """Write back the rows of several projections in one statement (each its own UPDATE
+    in a CTE): one round trip for a batch's entities, where each round trip of a batch
+    waits for the event loop, busy folding the next one (docs/performance.md)."""
+    saves = [(projection, rows) for projection, rows in saves if rows]
+    if not saves:
         return
+    updates = [
+        f"s{n} AS ({_update(projection, keyed=f'${2 * n + 1}', docs=f'${2 * n + 2}')})"
+        for n, (projection, _) in enumerate(saves)
+    ]
+    await conn.execute(
+        f"WITH {', '.join(updates)} SELECT",
+        *(text for _, rows in saves for text in (rows.keyed, rows.docs)),
+    )
+
+
+def _update(projection: Projection, *, keyed: str, docs: str) -> str:
     # Two JSON documents, not an array a column: asyncpg encodes arrays element by
     # element in Python, and this process is the one short of CPU; Postgres reads the
     # documents (docs/performance.md, eighth round). The two arrays are zipped back by
@@ -287,10 +306,8 @@ async def save_rows(conn: Connection, projection: Projection, rows: Rows) -> Non
             "updated_at = now()",
         ]
     )
-    await conn.execute(
+    return (
         f"UPDATE {projection.table} AS t SET {sets} "
-        "FROM ROWS FROM (jsonb_array_elements($1::text::jsonb), "
-        "jsonb_array_elements($2::text::jsonb)) AS u(r, doc) WHERE t.key = u.r->>0",
-        rows.keyed,
-        rows.docs,
+        f"FROM ROWS FROM (jsonb_array_elements({keyed}::text::jsonb), "
+        f"jsonb_array_elements({docs}::text::jsonb)) AS u(r, doc) WHERE t.key = u.r->>0"
     )
