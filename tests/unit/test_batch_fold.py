@@ -8,9 +8,10 @@ import itertools
 from bench.fixtures import stream
 from bench.mix import Mix, catalog_of
 from golive.contract import Event, decode_record
-from golive.store.batches import ENCODE_SLICE, Rows, fold, wanted_by
+from golive.store.batches import ENCODE_SLICE, fold, wanted_by
 from golive.store.cache import ABSENT
-from golive.store.projections import BY_FIELD, rows_of
+from golive.store.codec import encode_text
+from golive.store.projections import BY_FIELD, Rows, rows_of, rows_with
 
 
 def _events(mix: Mix) -> list[Event]:
@@ -37,7 +38,7 @@ def test_a_sliced_fold_encodes_the_same_rows_as_a_whole_one() -> None:
     assert max(rows.count for rows in whole.values()) > 2 * ENCODE_SLICE
 
 
-def test_rows_encoded_apart_join_into_the_rows_encoded_together() -> None:
+def test_rows_of_documents_encoded_apart_are_the_rows_encoded_together() -> None:
     mix = Mix(events=800, services=20, teams=4, releases=2, closed_releases=2)
     events, catalog = _events(mix), catalog_of(mix)
 
@@ -46,10 +47,9 @@ def test_rows_encoded_apart_join_into_the_rows_encoded_together() -> None:
         before = {name: dict.fromkeys(keys, ABSENT) for name, keys in wanted.items()}
         return (await fold(events, catalog, wanted, before, sliced=False)).changed["timelines"]
 
-    entities = list(asyncio.run(timelines()).items())
+    entities = asyncio.run(timelines())
     assert len(entities) > 3
     projection = BY_FIELD["timelines"]
-    parts = [rows_of(projection, dict(entities[:1])), rows_of(projection, {})]
-    parts.append(rows_of(projection, dict(entities[1:])))
-    assert Rows.joined(parts) == rows_of(projection, dict(entities))
-    assert Rows.joined([]) == rows_of(projection, {})
+    docs = [encode_text(e) for e in entities.values()]
+    assert rows_with(projection, entities, docs) == rows_of(projection, entities)
+    assert rows_with(projection, {}, []) == Rows(0, "[]", "[]")

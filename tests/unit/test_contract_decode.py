@@ -350,6 +350,33 @@ def test_binary_mode_with_non_utf8_header_is_rejected() -> None:
     assert rejected(encode(GOOD), headers).kind is RejectionKind.NOT_UTF8
 
 
+@pytest.mark.parametrize(
+    ("ce_time", "accepted_"),
+    [
+        (GOOD["context"]["timestamp"], True),  # the context's, text for text
+        ("2026-11-24T11:00:00+01:00", True),  # another text, still a timestamp
+        ("yesterday", False),
+    ],
+)
+def test_the_ce_time_header_is_checked_unless_it_repeats_the_context(
+    ce_time: str, accepted_: bool
+) -> None:
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", GOOD["context"]["id"].encode()),
+        ("ce_source", GOOD["context"]["source"].encode()),
+        ("ce_type", GOOD["context"]["type"].encode()),
+        ("ce_time", ce_time.encode()),
+    ]
+    result = decode_record(encode(GOOD), headers)
+    if accepted_:
+        assert isinstance(result, Event)
+    else:
+        assert isinstance(result, Rejection)
+        assert result.kind is RejectionKind.INVALID_TIMESTAMP
+        assert "CloudEvents time" in result.reason
+
+
 def test_binary_mode_missing_ce_source_is_rejected() -> None:
     headers = [("ce_specversion", b"1.0"), ("ce_id", b"e1"), ("ce_type", b"x")]
     assert "header ce_source is missing" in rejected(encode(GOOD), headers).reason

@@ -240,29 +240,22 @@ class Rows:
     def __len__(self) -> int:
         return self.count
 
-    @staticmethod
-    def joined(parts: Sequence[Rows]) -> Rows:
-        """The rows of `parts`, in order, as one: parts encoded apart, saved together."""
-        parts = [p for p in parts if p.count]
-        if len(parts) == 1:
-            return parts[0]
-        return Rows(
-            sum(p.count for p in parts),
-            "[" + ",".join(p.docs[1:-1] for p in parts) + "]",
-            "[" + ",".join(p.keyed[1:-1] for p in parts) + "]",
-        )
-
 
 def rows_of(projection: Projection, entities: Mapping[Any, Any]) -> Rows:
     """Encode `entities` for `save`: pure, so a batch does it before its transaction."""
-    # `encode_text` gives each document as JSON text already: joined, not encoded again.
-    docs = ",".join([codec.encode_text(e) for e in entities.values()])
+    return rows_with(projection, entities, [codec.encode_text(e) for e in entities.values()])
+
+
+def rows_with(projection: Projection, entities: Mapping[Any, Any], docs: list[str]) -> Rows:
+    """`rows_of`, with each entity's document encoded already (`codec.encode_text`, in
+    the order of `entities`): a batch encodes its entities a slice at a time."""
+    # The documents are JSON text already: joined, not encoded again.
     # The derived columns' floats are a finished rollout's durations, differences of
     # datetimes: finite, as `dumps_finite` needs (`encode_text` checks the entities').
     keyed = fastjson.dumps_finite(
         [(projection.db_key(k), *projection.row(e)) for k, e in entities.items()]
     )
-    return Rows(len(entities), f"[{docs}]", keyed)
+    return Rows(len(entities), f"[{','.join(docs)}]", keyed)
 
 
 async def save(conn: Connection, projection: Projection, entities: Mapping[Any, Any]) -> None:
