@@ -39,8 +39,8 @@ ALLOWED = {
     ("store/replay.py", "tables"): "table names of PROJECTIONS and golive's derived tables",
     ("store/projections.py", "held"): "the locking SELECT, built of a projection's table name",
     ("store/projections.py", "updates"): (
-        "the UPDATEs `_update` builds of a projection's table name and derived columns, "
-        "with $n placeholders numbered by position"
+        "a CTE per projection, named by position, each an UPDATE of `_update` (a builder, "
+        "checked in itself) with $n placeholders numbered by position"
     ),
     ("store/projections.py", "columns"): "column names of a projection's derived columns",
     ("store/kpis.py", "ROLLOUT_HISTOGRAMS"): "built at import from the HISTOGRAMS constant",
@@ -56,9 +56,10 @@ ALLOWED = {
 }
 
 
-# golive's functions returning SQL text made of literals and their arguments (which are
-# checked like any interpolation): $n placeholders and fragments of golive's own.
-SQL_BUILDERS = {"in_scope", "lead_times_sql", "changes_deployed"}
+# golive's functions (in store/) returning SQL text made of literals and their arguments:
+# $n placeholders and fragments of golive's own. Their arguments are checked where they
+# are called, like any interpolation, and what else they return is checked in them.
+SQL_BUILDERS = {"in_scope", "lead_times_sql", "changes_deployed", "_update"}
 
 
 def _scopes(tree: ast.Module) -> dict[ast.AST, ast.AST]:
@@ -75,6 +76,20 @@ def _scopes(tree: ast.Module) -> dict[ast.AST, ast.AST]:
     return owner
 
 
+def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
+    """The values `function` returns (not those of functions nested in it)."""
+    values: list[ast.expr] = []
+    todo = list(ast.iter_child_nodes(function))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Return) and node.value is not None:
+            values.append(node.value)
+        todo.extend(ast.iter_child_nodes(node))
+    return values
+
+
 def _assigned(scope: ast.AST, name: str) -> list[ast.expr]:
     """The values bound to `name` directly in `scope` (not in nested functions)."""
     values: list[ast.expr] = []
@@ -87,6 +102,13 @@ def _assigned(scope: ast.AST, name: str) -> list[ast.expr]:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, ast.Name) and t.id == name for t in targets):
                 values.append(node.value)
+            for target in targets:  # a, b = x, y
+                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                    values += [
+                        v
+                        for t, v in zip(target.elts, node.value.elts, strict=False)
+                        if isinstance(t, ast.Name) and t.id == name
+                    ]
         todo.extend(ast.iter_child_nodes(node))
     return values
 
@@ -111,6 +133,17 @@ class Scan:
                 if query is not None:
                     for expr in self.unsafe(query, self.owner[node], set()):
                         yield f"{self.file}:{node.lineno}: {node.func.attr}() query text uses {expr}"
+            elif (
+                isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                and node.name in SQL_BUILDERS
+                and self.file.startswith("store/")  # `domain.releases.in_scope` is no SQL
+            ):
+                # Its arguments are checked where it is called; what it adds, here.
+                arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                parameters = {a.arg for a in arguments}
+                for returned in _returns(node):
+                    for expr in self.unsafe(returned, node, parameters):
+                        yield f"{self.file}:{returned.lineno}: {node.name}() returns SQL text using {expr}"
 
     def unsafe(self, expr: ast.expr, scope: ast.AST, seen: set[str]) -> Iterator[str]:
         """The parts of `expr` that are neither literal text nor trusted."""
@@ -219,6 +252,19 @@ async def bad(conn, key, name):
         "store/example.py:17: fetch() query text uses key",
         "store/example.py:18: fetch() query text uses name",
         "store/example.py:19: fetch() query text uses name",
+    ]
+
+
+def test_the_scan_finds_values_a_builder_adds_to_its_sql() -> None:
+    source = """
+def lead_times_sql(carried):
+    table, order = "deployments", "ORDER BY 1"
+    if carried:
+        return f"SELECT * FROM {table} WHERE {carried} {order}"
+    return f"SELECT * FROM {table} WHERE team = '{TEAM.name}'"
+"""
+    assert violations_in(source) == [
+        "store/example.py:6: lead_times_sql() returns SQL text using TEAM.name",
     ]
 
 
