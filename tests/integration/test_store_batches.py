@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 import asyncpg
@@ -95,3 +96,51 @@ async def test_lock_takes_rows_another_transaction_created_while_it_waited(
     finally:
         await first.close()
         await second.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("in_a_transaction", [False, True], ids=["alone", "in-a-transaction"])
+async def test_a_batch_holding_stored_events_is_written_again_and_applies_only_the_new(
+    database_url: str, in_a_transaction: bool
+) -> None:
+    # A batch goes in as new events first (a plain INSERT); one stored event aborts that
+    # transaction (or the caller's savepoint), and the batch is written again with the
+    # insert that sets stored events aside: nothing twice, the conflict handed over once.
+    stored, other = cdevent("stored"), cdevent("other")
+    twin = with_field(other, "subject.content.artifactId", "pkg:oci/checkout@6.6.6")
+    new = cdevent("new")
+    handed: list[Conflict] = []
+
+    async def on_conflicts(conflicts: Sequence[Conflict]) -> None:
+        handed.extend(conflicts)
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await _init(conn)
+        await migrate(conn)
+        await write_batch(
+            conn,
+            [incoming(dumps(stored), 0), incoming(dumps(other), 1)],
+            {},
+            group_id="g",
+            catalog=CATALOG,
+        )
+        again = [incoming(dumps(stored), 2), incoming(dumps(twin), 3), incoming(dumps(new), 4)]
+        async with contextlib.AsyncExitStack() as outer:
+            if in_a_transaction:
+                await outer.enter_async_context(conn.transaction())
+            result = await write_batch(
+                conn, again, {}, group_id="g", catalog=CATALOG, on_conflicts=on_conflicts
+            )
+        ids = await conn.fetch('SELECT id, "offset" FROM events ORDER BY id')
+    finally:
+        await conn.close()
+    assert [(r["id"], r["offset"]) for r in ids] == [
+        ("hostile-new", 4),
+        ("hostile-other", 1),
+        ("hostile-stored", 0),
+    ]
+    assert sum(result.applied.values()) == 1
+    assert sum(result.duplicates.values()) == 1
+    assert [c.incoming.offset for c in handed] == [3]
+    assert result.refolded

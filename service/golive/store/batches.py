@@ -1,10 +1,12 @@
 """One consumer batch, one transaction: events, projections, offsets (DESIGN section 3).
 
 Inside the transaction:
-1. insert the decoded events into `events`; the unique (source, id) index drops
-   duplicates, and only the rows actually inserted are applied. A row the index
-   refused is compared with the stored event (only those rows are read back): the same
-   CDEvent again is a duplicate, a different one under a used id is a conflict;
+1. insert the decoded events into `events`, as new ones: a plain INSERT. If the unique
+   (source, id) index refuses one, the transaction is rolled back and the batch written
+   again with an insert that skips the rows the index refuses; only the rows actually
+   inserted are applied. A refused row is compared with the stored event (only those
+   rows are read back): the same CDEvent again is a duplicate, a different one under a
+   used id is a conflict;
 2. lock and load the entities those new events touch, fold the events with the pure
    reducer, write the entities back;
 3. count the new events by type;
@@ -21,7 +23,10 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, NamedTuple
+
+import asyncpg
 
 from golive import fastjson
 from golive.contract import Event, Rejection, decode_record
@@ -89,18 +94,33 @@ class BatchResult:
 PartitionOffsets = Mapping[tuple[str, int], int]  # (topic, partition) -> next offset
 
 
-async def insert_events(conn: Connection, incoming: Sequence[IncomingEvent]) -> list[IncomingEvent]:
-    """Insert events (their keys distinct), skipping those whose (source, id) is stored
-    already; return the skipped ones. Only those keys come back: a batch of new events
-    (the usual one) reads nothing back."""
-    if not incoming:
-        return []
-    # The rows as one JSON document, not an array a column: asyncpg encodes an array
-    # element by element, with two ABC checks each, and the twelve arrays were the
-    # largest part of a batch's CPU in its transaction. orjson writes the document in C
-    # and Postgres, which has a core to spare, reads it: 0.30x the CPU in golive for a
-    # batch of 5,000 (docs/performance.md, seventh round). The payloads stay one bytea
-    # array, zipped back by position: in JSON they would need base64 both ways.
+# The rows of `_event_rows`, as `events` columns.
+_EVENT_ROWS = """
+    SELECT r->>0 AS source, r->>1 AS id, r->>2 AS type, r->>3 AS name,
+           (r->>4)::timestamptz AS time, r->>5 AS subject_id, r->>6 AS team,
+           payload, r->7 AS headers, r->>8 AS topic, (r->>9)::int AS partition,
+           (r->>10)::bigint AS "offset"
+    FROM ROWS FROM (jsonb_array_elements($1::text::jsonb), unnest($2::bytea[])) AS z(r, payload)"""
+_EVENT_COLUMNS = (
+    'source, id, type, name, time, subject_id, team, payload, headers, topic, partition, "offset"'
+)
+# The unique index on `events (source, id)`: what makes a stored event a duplicate.
+_EVENT_KEY = "events_source_id_key"
+
+
+class EventsStoredAlready(Exception):
+    """`insert_new_events` met an event stored already; its transaction is aborted."""
+
+
+def _event_rows(incoming: Sequence[IncomingEvent]) -> tuple[str, list[bytes]]:
+    """The events as `_EVENT_ROWS` reads them: one JSON document and the payloads.
+
+    One document, not an array a column: asyncpg encodes an array element by element,
+    with two ABC checks each, and the twelve arrays were the largest part of a batch's
+    CPU in its transaction. orjson writes the document in C and Postgres, which has a
+    core to spare, reads it: 0.30x the CPU in golive for a batch of 5,000
+    (docs/performance.md, seventh round). The payloads stay one bytea array, zipped back
+    by position: in JSON they would need base64 both ways."""
     rows_json = fastjson.dumps_finite(
         [
             (
@@ -119,27 +139,44 @@ async def insert_events(conn: Connection, incoming: Sequence[IncomingEvent]) -> 
             for item in incoming
         ]
     )
+    return rows_json, [item.payload for item in incoming]
+
+
+async def insert_new_events(conn: Connection, incoming: Sequence[IncomingEvent]) -> None:
+    """Insert events expected to be new (their keys distinct): the usual batch.
+
+    A plain INSERT: without `insert_events`'s ON CONFLICT and the anti-join that finds
+    the refused rows, Postgres spends 0.65x the CPU on it (docs/performance.md, tenth
+    round). Raises `EventsStoredAlready` when one of them is stored already: the
+    transaction is then aborted, to be written again with `insert_events`."""
+    if not incoming:
+        return
+    try:
+        await conn.execute(
+            f"INSERT INTO events ({_EVENT_COLUMNS}) {_EVENT_ROWS}", *_event_rows(incoming)
+        )
+    except asyncpg.UniqueViolationError as err:
+        if err.constraint_name != _EVENT_KEY:
+            raise
+        raise EventsStoredAlready(err.detail or str(err)) from err
+
+
+async def insert_events(conn: Connection, incoming: Sequence[IncomingEvent]) -> list[IncomingEvent]:
+    """Insert events (their keys distinct), skipping those whose (source, id) is stored
+    already; return the skipped ones. Only those keys come back."""
+    if not incoming:
+        return []
     rows = await conn.fetch(
-        """WITH u AS MATERIALIZED (
-               SELECT r->>0 AS source, r->>1 AS id, r->>2 AS type, r->>3 AS name,
-                      (r->>4)::timestamptz AS time, r->>5 AS subject_id, r->>6 AS team,
-                      payload, r->7 AS headers, r->>8 AS topic, (r->>9)::int AS partition,
-                      (r->>10)::bigint AS "offset"
-               FROM ROWS FROM (jsonb_array_elements($1::text::jsonb), unnest($2::bytea[]))
-                    AS z(r, payload)),
+        f"""WITH u AS MATERIALIZED ({_EVENT_ROWS}),
            inserted AS (
-               INSERT INTO events (source, id, type, name, time, subject_id, team, payload,
-                                   headers, topic, partition, "offset")
-               SELECT source, id, type, name, time, subject_id, team, payload, headers,
-                      topic, partition, "offset"
-               FROM u
+               INSERT INTO events ({_EVENT_COLUMNS})
+               SELECT {_EVENT_COLUMNS} FROM u
                ON CONFLICT (source, id) DO NOTHING
                RETURNING source, id)
            SELECT u.source, u.id FROM u
            WHERE NOT EXISTS (
                SELECT 1 FROM inserted i WHERE i.source = u.source AND i.id = u.id)""",
-        rows_json,
-        [item.payload for item in incoming],
+        *_event_rows(incoming),
     )
     if not rows:
         return []
@@ -515,6 +552,36 @@ async def commit(
     what was applied, what was a duplicate and what conflicted (after `on_conflicts` took
     it, inside the transaction, so a conflict is never committed past without being
     handed over)."""
+    written = partial(
+        _commit,
+        conn,
+        plan,
+        offsets,
+        group_id=group_id,
+        catalog=catalog,
+        cache=cache,
+        on_conflicts=on_conflicts,
+    )
+    try:
+        return await written(expect_new=True)
+    except EventsStoredAlready:
+        # Rare: a batch delivered again after a crash, or taken over from another
+        # instance. Rolled back; written again with the statement that sets such events
+        # aside (the duplicates, the conflicts).
+        return await written(expect_new=False)
+
+
+async def _commit(
+    conn: Connection,
+    plan: Plan,
+    offsets: PartitionOffsets,
+    *,
+    group_id: str,
+    catalog: Catalog,
+    cache: EntityCache,
+    on_conflicts: OnConflicts | None,
+    expect_new: bool,
+) -> BatchResult:
     result = BatchResult(Counter(), Counter(plan.result.duplicates), list(plan.result.conflicts))
     refold = False
 
@@ -539,7 +606,11 @@ async def commit(
     done: Fold | None = None
     try:
         async with conn.transaction():
-            refused = await insert_events(conn, plan.incoming)
+            refused: list[IncomingEvent] = []
+            if expect_new:
+                await insert_new_events(conn, plan.incoming)
+            else:
+                refused = await insert_events(conn, plan.incoming)
             new: Sequence[Event]
             if refused:
                 stored = {i.event.key for i in refused}
