@@ -404,6 +404,17 @@ def test_datetimes_are_stored_as_utc_iso_text_with_microseconds() -> None:
     assert encode(team)["first_activity"] == "2024-05-01T10:00:00.000000+00:00"
 
 
+def test_an_instant_written_before_in_another_zone_is_written_as_the_same_utc_text() -> None:
+    # Datetime texts are remembered by value, and equal datetimes are the same instant.
+    at_noon_utc = datetime(2024, 5, 2, 12, 0, tzinfo=UTC)
+    same_in_paris = at_noon_utc.astimezone(timezone(timedelta(hours=2)))
+    first = encode_text(Team("payments", first_activity=at_noon_utc))
+    again = encode_text(Team("payments", first_activity=same_in_paris))
+
+    assert first == again
+    assert json.loads(again)["first_activity"] == "2024-05-02T12:00:00.000000+00:00"
+
+
 def test_datetime_written_with_another_offset_decodes_to_the_same_instant_in_utc() -> None:
     team = decode_team({"v": 1, "name": "payments", "first_activity": "2024-05-01T12:00:00+02:00"})
 
@@ -446,6 +457,9 @@ def test_document_without_a_version_is_rejected() -> None:
 def test_naive_datetime_is_refused_on_encode() -> None:
     with pytest.raises(ValueError, match="naive datetime"):
         encode(Team("payments", first_activity=datetime(2024, 1, 1)))  # noqa: DTZ001
+    for _ in range(2):  # every time: a refusal is not remembered as a text
+        with pytest.raises(ValueError, match="naive datetime"):
+            encode_text(Team("payments", first_activity=datetime(2024, 1, 1)))  # noqa: DTZ001
 
 
 @pytest.mark.parametrize(
