@@ -155,7 +155,7 @@ def _same(value: object) -> object:
 # Texts of the datetimes written lately. A batch writes back the entities it changed
 # whole, a timeline with every signal of its service, so most of its datetimes were
 # written by the batches before: a lookup is 60 ns, `isoformat` about 1.1 µs (the
-# timespec argument, the time zone), and 5-8 % of ingest's CPU went to it
+# timespec argument, the time zone), and 4-7 % of ingest's CPU went to it in profiles
 # (docs/performance.md, tenth round). Equal datetimes are the same instant: the same text.
 DATETIME_TEXTS = 1 << 15
 
