@@ -14,6 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from golive.store.db import _init
+from golive.store.migrations import migrate
+
 CONNECT_TIMEOUT = 10.0
 
 
@@ -51,3 +54,16 @@ async def fresh_database(server_dsn: str) -> AsyncIterator[str]:
     finally:
         # Shielded: a cancelled test must not leak its database on a shared server.
         await asyncio.shield(execute(server_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@asynccontextmanager
+async def connected(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to `dsn`, set up as golive's pool sets up its own, on a migrated
+    database; closed on the way out."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await _init(conn)
+        await migrate(conn)
+        yield conn
+    finally:
+        await conn.close()

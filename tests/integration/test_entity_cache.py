@@ -5,8 +5,7 @@ plans overlap, the database ends as one plain fold of the events leaves it."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -15,10 +14,8 @@ import pytest
 from golive.contract import Event, decode_record
 from golive.store.batches import BatchResult, IncomingEvent, Plan, commit, prepare, write_batch
 from golive.store.cache import EntityCache, Entry
-from golive.store.db import _init
-from golive.store.migrations import migrate
 from golive.store.projections import BY_FIELD, read
-from tests.integration.databases import fresh_database
+from tests.integration.databases import connected, fresh_database
 from tests.integration.scenarios import CATALOG
 from tests.integration.service import dump_state
 from tests.integration.streams import synthetic_stream
@@ -39,17 +36,6 @@ def incoming() -> list[IncomingEvent]:
 
 
 ITEMS = incoming()
-
-
-@asynccontextmanager
-async def connected(dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await _init(conn)
-        await migrate(conn)
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def reference(postgres_dsn: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from golive.store.errors import StoreRejectedError
 from golive.store.migrations import migrate
 from golive.store.projections import BY_FIELD, lock
 from tests.fixtures.hostile import _noise, cdevent, dumps, with_field
+from tests.integration.databases import connected
 from tests.integration.scenarios import CATALOG
 
 
@@ -40,10 +41,7 @@ async def test_a_batch_postgres_refuses_hands_over_no_conflict_and_its_events_si
     async def on_conflicts(conflicts: Sequence[Conflict]) -> None:
         handed.extend(conflicts)
 
-    conn = await asyncpg.connect(database_url)
-    try:
-        await _init(conn)
-        await migrate(conn)
+    async with connected(database_url) as conn:
         with pytest.raises(StoreRejectedError):
             async with translated():
                 await write_batch(
@@ -54,8 +52,6 @@ async def test_a_batch_postgres_refuses_hands_over_no_conflict_and_its_events_si
             await write_batch(
                 conn, [item], {}, group_id="g", catalog=CATALOG, on_conflicts=on_conflicts
             )
-    finally:
-        await conn.close()
     assert [c.incoming.offset for c in handed] == [1]
 
 
@@ -114,10 +110,7 @@ async def test_a_batch_holding_stored_events_is_written_again_and_applies_only_t
     async def on_conflicts(conflicts: Sequence[Conflict]) -> None:
         handed.extend(conflicts)
 
-    conn = await asyncpg.connect(database_url)
-    try:
-        await _init(conn)
-        await migrate(conn)
+    async with connected(database_url) as conn:
         await write_batch(
             conn,
             [incoming(dumps(stored), 0), incoming(dumps(other), 1)],
@@ -133,8 +126,6 @@ async def test_a_batch_holding_stored_events_is_written_again_and_applies_only_t
                 conn, again, {}, group_id="g", catalog=CATALOG, on_conflicts=on_conflicts
             )
         ids = await conn.fetch('SELECT id, "offset" FROM events ORDER BY id')
-    finally:
-        await conn.close()
     assert [(r["id"], r["offset"]) for r in ids] == [
         ("hostile-new", 4),
         ("hostile-other", 1),
