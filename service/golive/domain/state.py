@@ -53,6 +53,7 @@ from golive.domain.model import (
     Team,
     Timeline,
     earliest,
+    evolve,
     latest,
 )
 
@@ -107,7 +108,7 @@ def _evolve(state: State, **changes: Any) -> State:
     event was a fifth of the reducer's time, docs/performance.md)."""
     for name, value in changes.items():
         if getattr(state, name) is not value:
-            return replace(state, **changes)
+            return evolve(state, **changes)
     return state
 
 
@@ -314,9 +315,9 @@ def _release(state: State, event: Event, _team: str | None) -> State:
             "objectives": tuple(c.objectives) if c.objectives is not None else None,
         }
         release = release.merge(stamp, **{k: v for k, v in fields.items() if v is not None})
-        release = replace(release, planned_at=earliest(release.planned_at, event.time))
+        release = evolve(release, planned_at=earliest(release.planned_at, event.time))
         if c.target_date is not None and (event.time, c.target_date) not in release.targets:
-            release = replace(
+            release = evolve(
                 release, targets=tuple(sorted({*release.targets, (event.time, c.target_date)}))
             )
     elif isinstance(c, ReleaseClosed):
@@ -390,7 +391,7 @@ def _rollout(state: State, event: Event, _team: str | None) -> State:
             sample = Sample(event.time, c.ready_old, c.ready_new, c.desired_instances, event.key)
             samples = _with_sample(samples, sample)
         if samples is not rollout.samples or last_event_at != rollout.last_event_at:
-            rollout = replace(rollout, samples=samples, last_event_at=last_event_at)
+            rollout = evolve(rollout, samples=samples, last_event_at=last_event_at)
     # A finished rollout is a deployment signal, derived from the entity when KPIs are
     # computed (`delivery.rollout_signals`): its service may be known only later.
     return _evolve(state, rollouts=_put(state.rollouts, rollout.id, rollout))
@@ -465,9 +466,9 @@ def _incident(state: State, event: Event, _team: str | None) -> State:
     incident = incident.merge(stamp, **{k: v for k, v in fields.items() if v is not None})
     resolved = event.kind.predicate == "resolved"
     if resolved:
-        incident = replace(incident, resolved_at=latest(incident.resolved_at, event.time))
+        incident = evolve(incident, resolved_at=latest(incident.resolved_at, event.time))
     else:
-        incident = replace(incident, detected_at=earliest(incident.detected_at, event.time))
+        incident = evolve(incident, detected_at=earliest(incident.detected_at, event.time))
     # Its signals are derived from the entity (see `delivery.incident_signals`), so a
     # service named by a later event moves them: placement never depends on arrival order.
     return _evolve(state, incidents=_put(state.incidents, incident.id, incident))
@@ -479,9 +480,9 @@ def _change(state: State, event: Event, _team: str | None) -> State:
     if isinstance(c, ChangeContent) and c.repository is not None:
         change = change.merge(stamp_of(event), repository=c.repository.id)
     if event.kind.predicate == "created":
-        change = replace(change, created_at=earliest(change.created_at, event.time))
+        change = evolve(change, created_at=earliest(change.created_at, event.time))
     elif event.kind.predicate == "merged":
-        change = replace(change, merged_at=earliest(change.merged_at, event.time))
+        change = evolve(change, merged_at=earliest(change.merged_at, event.time))
     return _evolve(state, changes=_put(state.changes, change.id, change))
 
 
@@ -491,7 +492,7 @@ def _artifact(state: State, event: Event, _team: str | None) -> State:
     changes = artifact.changes
     if isinstance(c, ArtifactPackagedContent | ArtifactPublishedContent) and c.change is not None:
         changes = changes | {c.change.id}
-    artifact = replace(
+    artifact = evolve(
         artifact, changes=changes, first_seen=earliest(artifact.first_seen, event.time)
     )
     return _evolve(state, artifacts=_put(state.artifacts, artifact.id, artifact))
