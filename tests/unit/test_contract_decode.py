@@ -179,6 +179,18 @@ def test_service_is_the_service_entity_key_of_every_kind_of_event() -> None:
         assert event.service == event.entity_keys().get("service"), event.type
 
 
+def test_task_or_rollout_is_the_task_or_rollout_entity_key_of_every_kind_of_event() -> None:
+    # Activity attribution's fast path (`Event.task_or_rollout`) against `entity_keys`.
+    values = [p.read_bytes() for p in [*conformance_files(), *sorted(SCHEMAS.glob("*.json"))]]
+    events = [accepted(value) for value in values]
+    found = {e.task_or_rollout[0] for e in events if e.task_or_rollout is not None}
+    assert found == {"task", "rollout"}
+    for event in events:
+        keys = event.entity_keys()
+        expected = [(kind, keys[kind]) for kind in ("task", "rollout") if kind in keys]
+        assert [event.task_or_rollout] == (expected or [None]), event.type
+
+
 def test_rollout_started_defaults_min_healthy_to_100_percent() -> None:
     doc = json.loads((SCHEMAS / "golive-rollout.started.json").read_text())
     del doc["subject"]["content"]["minHealthyPercent"]

@@ -98,6 +98,17 @@ class Event:
         read = _SERVICE_OF.get(type(self.content))
         return read(self) if read is not None else None
 
+    @property
+    def task_or_rollout(self) -> tuple[str, str] | None:
+        """`("task", id)` or `("rollout", id)` as `entity_keys()` names them, if either,
+        without making the other keys: activity attribution asks it of every event with
+        no team (docs/performance.md, eleventh round)."""
+        if type(self.content) in _TASK_CONTENT:
+            return ("task", self.subject_id)
+        if self.kind.subject == "golive-rollout":
+            return ("rollout", self.subject_id)
+        return None
+
     def entity_keys(self) -> dict[str, str]:
         """The entities this event is about (service, environment, release, task...)."""
         keys: dict[str, str] = {}
@@ -168,6 +179,9 @@ def _incident_service(event: Event) -> str | None:
     c = event.content
     return c.service.id if isinstance(c, IncidentContent) and c.service is not None else None
 
+
+# The contents `entity_keys` reads a task from (by exact type, as `_SERVICE_OF`).
+_TASK_CONTENT = frozenset({TicketContent, TaskScheduled, TaskUpdated})
 
 # How `entity_keys` finds the service, by content type: a lookup by exact type instead of
 # its run of isinstance checks, which go through ABCMeta for pydantic models (a test

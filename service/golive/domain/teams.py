@@ -148,12 +148,14 @@ def activity_team(event: Event, state: State, catalog: Catalog) -> str | None:
     team = attribute_team(event, catalog)
     if team is not None:
         return team
-    keys = event.entity_keys()
-    task = state.tasks.get(keys.get("task", ""))
-    if task is not None and task.team:
-        return task.team
-    rollout = state.rollouts.get(keys.get("rollout", ""))
-    return catalog.owner(rollout.service) if rollout is not None else None
+    match event.task_or_rollout:
+        case ("task", key):
+            task = state.tasks.get(key)
+            return task.team if task is not None and task.team else None
+        case ("rollout", key):
+            rollout = state.rollouts.get(key)
+            return catalog.owner(rollout.service) if rollout is not None else None
+    return None
 
 
 @dataclass(frozen=True, slots=True)
