@@ -154,6 +154,20 @@ def test_ticket_custom_data_gives_due_date_kind_and_team() -> None:
     assert event.team == "sre"  # customData.team wins over the ticket's group
 
 
+def test_team_falls_back_to_the_content_group_then_its_team_field() -> None:
+    ticket = json.loads((conformance_files()[0].parent / "ticket_created.json").read_text())
+    ticket["subject"]["content"]["group"] = "support"
+    assert accepted(encode(ticket)).team == "support"  # a declared field of tickets
+
+    deployed = cdevent_doc()
+    deployed["subject"]["content"]["team"] = "payments"  # an extra field
+    assert accepted(encode(deployed)).team == "payments"
+
+    deployed["subject"]["content"]["team"] = "  "
+    assert accepted(encode(deployed)).team is None
+    assert accepted(encode(cdevent_doc())).team is None
+
+
 def test_every_schema_example_decodes_to_its_golive_type() -> None:
     examples = sorted(SCHEMAS.glob("*.json"))
     assert len(examples) == 8
