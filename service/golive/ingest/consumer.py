@@ -453,8 +453,9 @@ class Ingestor:
             for letter in letters:
                 self.metrics.dead_letters.labels(str(letter.rejection.kind)).inc()
         now = self.clock.now()
-        for item in incoming:
-            self.metrics.event_lag.observe(max(0.0, (now - item.event.time).total_seconds()))
+        self.metrics.observe_lags(
+            [max(0.0, (now - item.event.time).total_seconds()) for item in incoming]
+        )
         self.metrics.batch_size.observe(len(incoming) + len(letters))
         if result.refolded:
             self.metrics.refolds.inc()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
-from collections.abc import Mapping
+from collections import Counter as Tally
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -114,6 +116,10 @@ class IngestMetrics:
         for name, n in by_name.items():
             self.events.labels(metric_type_label(name), outcome).inc(n)
 
+    def observe_lags(self, lags: Sequence[float]) -> None:
+        """`event_lag.observe(lag)` for each lag of a batch, in one pass."""
+        observe_all(self.event_lag, lags)
+
     def set_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
         for (topic, partition), lag in lags.items():
             self.consumer_lag.labels(topic, str(partition)).set(lag)
@@ -123,3 +129,20 @@ class IngestMetrics:
         for topic, partition in partitions:
             with contextlib.suppress(KeyError):
                 self.consumer_lag.remove(topic, str(partition))
+
+
+def observe_all(histogram: Histogram, values: Sequence[float]) -> None:
+    """`histogram.observe(v)` for each of `values`: each bucket and the sum incremented
+    once, where `observe` takes its lock and walks the buckets for every value (1.2 µs,
+    against 0.16 here, for the lag of every event of a batch: docs/performance.md,
+    eleventh round). It writes the child's buckets as `observe` does; a test holds the
+    exposition of both equal, for the client version installed. No value may be NaN."""
+    # As `observe`: a parent of labelled children has no buckets of its own.
+    histogram._raise_if_not_observable()  # type: ignore[no-untyped-call]
+    if not values:
+        return
+    bounds = histogram._upper_bounds
+    buckets = histogram._buckets
+    for index, count in Tally(bisect.bisect_left(bounds, v) for v in values).items():
+        buckets[index].inc(count)
+    histogram._sum.inc(sum(values))
