@@ -49,10 +49,12 @@ from golive.store.codec import (
     decode_incident,
     decode_release,
     decode_rollout,
+    decode_signals,
     decode_task,
     decode_team,
     decode_timeline,
     encode,
+    encode_signals,
     encode_text,
     kind_of,
 )
@@ -352,6 +354,18 @@ def test_document_text_is_the_json_of_the_document(kind: EntityKind, data: st.Da
     entity = data.draw(CASES[kind][0])
 
     assert encode_text(entity) == fastjson.dumps_finite(encode(entity))
+
+
+@settings(deadline=None)
+@given(signals=tuples_of(signals))
+def test_signals_text_is_the_json_of_their_documents_and_reads_back(
+    signals: tuple[Signal, ...],
+) -> None:
+    # What a batch queues for the deriver: the signals as a timeline's document has them.
+    text = encode_signals(signals)
+
+    assert text == fastjson.dumps_finite(encode(Timeline("s", "e", signals))["signals"])
+    assert exact(decode_signals(json.loads(text))) == exact(signals)
 
 
 def _float_fields_within(cls: type) -> set[tuple[str, str]]:

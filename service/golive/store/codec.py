@@ -593,8 +593,13 @@ def _signal(value: object, where: str) -> Signal:
 
 
 def encode_signals(signals: Iterable[Signal]) -> str:
-    """Signals as a JSON array of their documents (a timeline's `signals`)."""
-    return fastjson.dumps_finite([_record(s) for s in signals])
+    """Signals as a JSON array of their documents (a timeline's `signals`): each batch
+    queues those it added, by service (`derived.mark_pending`)."""
+    signals = list(signals)
+    try:
+        return orjson.dumps([_signal_doc(s) for s in signals]).decode()
+    except TypeError:  # what orjson refuses: `encode_text`'s way
+        return fastjson.dumps_finite([_record(s) for s in signals])
 
 
 def decode_signals(value: object) -> tuple[Signal, ...]:
