@@ -741,6 +741,17 @@ def summary(result: dict[str, Any]) -> str:
             f"latency at {lat['offered_rate']:,.0f} events/s",
             f"p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms",
         ),
+        *(
+            [
+                (
+                    "leader caught up before it",
+                    f"{settled['queued_rows']:,.0f} queued deliveries derived in "
+                    f"{settled['seconds']:.1f} s",
+                )
+            ]
+            if (settled := golive.get("leader_caught_up"))
+            else []
+        ),
         (
             "latency floor (bare consumer)",
             f"p50 {floor['p50_ms']:.0f} ms, p99 {floor['p99_ms']:.0f} ms, "
