@@ -55,6 +55,11 @@ def test_the_throughput_benchmark_runs_end_to_end_and_reports_every_figure(
     assert result["raw"]["events"] == 8000
     assert result["golive"]["events"] == 8000  # and as many events stored (checked inside)
     assert result["latency"]["events"] == 300
+    # The latency phase began once the leader had derived what the 8,000 events queued.
+    settled = result["golive"]["leader_caught_up"]
+    assert settled["queued_rows"] >= 0
+    assert settled["seconds"] >= 0
+    assert "leader caught up before it" in done.stdout
     assert (
         0
         < result["latency"]["p50_ms"]
