@@ -42,9 +42,9 @@ unit: $(STAMP)
 
 ## lint: ruff + mypy --strict
 lint: $(STAMP)
-	$(BIN)/ruff check service tests grafana
-	$(BIN)/ruff format --check service tests grafana
-	$(BIN)/mypy service grafana
+	$(BIN)/ruff check service tests grafana bench
+	$(BIN)/ruff format --check service tests grafana bench
+	$(BIN)/mypy service grafana bench
 
 ## schemas: regenerate schemas/ from the pydantic models
 schemas: $(STAMP)
