@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Sequence
 
 import asyncpg
@@ -135,3 +136,35 @@ async def test_a_batch_holding_stored_events_is_written_again_and_applies_only_t
     assert sum(result.duplicates.values()) == 1
     assert [c.incoming.offset for c in handed] == [3]
     assert result.refolded
+
+
+@pytest.mark.asyncio
+async def test_every_payload_is_stored_byte_for_byte_whichever_insert_writes_it(
+    database_url: str,
+) -> None:
+    # The payloads travel joined in one bytea, each row cut out by its start and length
+    # (`store.batches._event_rows`): lengths in bytes, multi-byte text included.
+    def record(name: str, repeat: int) -> bytes:
+        doc = with_field(cdevent(name), "customData", {"note": "café 日本 🚀 " * repeat})
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+    first = [record("p0", 0), record("p1", 1), record("p2", 40)]
+    again = [first[1], record("p3", 3), record("p4", 0), record("p5", 700)]
+    async with connected(database_url) as conn:
+        await write_batch(
+            conn, [incoming(v, i) for i, v in enumerate(first)], {}, group_id="g", catalog=CATALOG
+        )
+        # One stored already: the batch is written again by `insert_events`.
+        result = await write_batch(
+            conn,
+            [incoming(v, 10 + i) for i, v in enumerate(again)],
+            {},
+            group_id="g",
+            catalog=CATALOG,
+        )
+        stored = await conn.fetch('SELECT id, payload, "offset" FROM events ORDER BY "offset"')
+    assert result.refolded
+    assert sum(result.duplicates.values()) == 1
+    expected = [*first, *again[1:]]
+    assert [bytes(r["payload"]) for r in stored] == expected
+    assert [r["offset"] for r in stored] == [0, 1, 2, 11, 12, 13]
