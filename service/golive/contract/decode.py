@@ -38,7 +38,7 @@ from golive.contract.errors import (
     RejectionKind,
     validation_problems,
 )
-from golive.contract.event import Event, Mode
+from golive.contract.event import Event, Mode, new_event
 from golive.contract.eventbridge import from_eventbridge, is_eventbridge
 from golive.contract.types import Namespace, check_spec_version, parse_type
 
@@ -377,20 +377,20 @@ def _from_cdevent(
     content = _apply_custom_data(content, custom)
 
     subject_source = subject.get("source")
-    return Event(
-        id=event_id,
-        source=source,
-        type=type_,
-        kind=kind,
-        spec_version=spec_version,
-        mode=mode,
-        time=time,
-        subject_id=subject_id,
-        subject_source=subject_source if isinstance(subject_source, str) else None,
-        content=content,
-        team=_team(envelope, custom, content),
-        custom_data=custom,
-        raw=raw,
+    return new_event(  # Event's fields, in order
+        event_id,
+        source,
+        type_,
+        kind,
+        spec_version,
+        mode,
+        time,
+        subject_id,
+        subject_source if isinstance(subject_source, str) else None,
+        content,
+        _team(envelope, custom, content),
+        custom,
+        raw,
     )
 
 

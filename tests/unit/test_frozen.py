@@ -1,0 +1,84 @@
+"""`golive.frozen.constructor`: what the dataclass's own `__init__` builds, faster."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from golive.contract import Event, decode_record
+from golive.contract.event import new_event
+from golive.frozen import constructor
+from tests.conftest import conformance_files
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Point:
+    x: int
+    y: int = 0
+    label: str | None = None
+
+
+def test_it_builds_what_the_class_builds_and_the_instance_stays_frozen() -> None:
+    new_point = constructor(Point)
+
+    point = new_point(1, 2, "a")
+
+    assert type(point) is Point
+    assert point == Point(1, 2, "a")
+    assert hash(point) == hash(Point(1, 2, "a"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        point.x = 3  # type: ignore[misc]
+
+
+def test_every_field_is_required_and_positional() -> None:
+    new_point = constructor(Point)
+
+    with pytest.raises(TypeError):
+        new_point(1, 2)  # no defaults: the hot path names every field
+    with pytest.raises(TypeError):
+        new_point(1, 2, "a", "extra")
+
+
+@dataclasses.dataclass(frozen=True)
+class Unslotted:
+    x: int
+    y: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Checked:
+    x: int
+    y: int
+
+    def __post_init__(self) -> None:
+        if self.x > self.y:
+            raise ValueError("x > y")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Derived:
+    x: int
+    y: int = dataclasses.field(init=False, default=0)
+
+
+@pytest.mark.parametrize("cls", [Unslotted, Checked, Derived, int])
+def test_it_refuses_what_it_could_not_build_faithfully(cls: type) -> None:
+    with pytest.raises(TypeError):
+        constructor(cls)
+
+
+@pytest.mark.parametrize(
+    "path", conformance_files(), ids=lambda p: f"{p.parent.parent.name}/{p.stem}"
+)
+def test_the_decoders_events_equal_those_the_class_builds(path: Path) -> None:
+    event = decode_record(path.read_bytes())
+    assert isinstance(event, Event), event
+
+    values = [getattr(event, f.name) for f in dataclasses.fields(Event)]
+    rebuilt = Event(*values)
+
+    assert event == rebuilt
+    assert event.raw == rebuilt.raw
+    assert new_event(*values) == rebuilt
