@@ -1,4 +1,5 @@
-"""`golive.frozen.constructor`: what the dataclass's own `__init__` builds, faster."""
+"""`golive.frozen`: what the dataclass's own `__init__` and `dataclasses.replace` build,
+faster."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from golive.contract import Event, decode_record
 from golive.contract.event import new_event
-from golive.frozen import constructor
+from golive.frozen import constructor, copier
 from tests.conftest import conformance_files
 
 
@@ -63,10 +64,52 @@ class Derived:
     y: int = dataclasses.field(init=False, default=0)
 
 
-@pytest.mark.parametrize("cls", [Unslotted, Checked, Derived, int])
+@dataclasses.dataclass(frozen=True, slots=True)
+class Clashing:
+    self: int
+    other: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Single:
+    only: tuple[int, ...]
+
+
+@pytest.mark.parametrize("cls", [Unslotted, Checked, Derived, Clashing, int])
 def test_it_refuses_what_it_could_not_build_faithfully(cls: type) -> None:
     with pytest.raises(TypeError):
         constructor(cls)
+    with pytest.raises(TypeError):
+        copier(cls)
+
+
+@pytest.mark.parametrize(
+    ("instance", "changes"),
+    [
+        (Point(1, 2, "a"), {}),
+        (Point(1, 2, "a"), {"y": 5}),
+        (Point(1, 2, "a"), {"label": None, "x": 0}),
+        (Single((1, 2)), {"only": ()}),
+    ],
+)
+def test_a_copy_is_what_replace_makes_and_leaves_the_original(
+    instance: object, changes: dict[str, object]
+) -> None:
+    before = dataclasses.replace(instance)  # type: ignore[type-var]
+
+    copy = copier(type(instance))(instance, dict(changes))
+
+    assert copy == dataclasses.replace(instance, **changes)  # type: ignore[type-var]
+    assert copy is not instance
+    assert type(copy) is type(instance)
+    assert instance == before
+    for name, value in changes.items():
+        assert getattr(copy, name) is value
+
+
+def test_a_copy_refuses_a_change_to_a_field_the_class_does_not_have() -> None:
+    with pytest.raises(TypeError, match="Point has no field colour, z"):
+        copier(Point)(Point(1), {"x": 2, "z": 3, "colour": "red"})
 
 
 @pytest.mark.parametrize(

@@ -218,11 +218,12 @@ def _ecs_service_event(event: Event) -> bool:
 
 def apply(state: State, event: Event, catalog: Catalog = EMPTY_CATALOG) -> State:
     """The state after `event`; unchanged if the event was already applied."""
-    if event.key in state.seen:
+    key = event.key
+    if key in state.seen:
         return state
     state = _evolve(
         state,
-        seen=_with_seen(state.seen, event.key),
+        seen=_with_seen(state.seen, key),
         event_counts=_put(
             state.event_counts, event.name, state.event_counts.get(event.name, 0) + 1
         ),
