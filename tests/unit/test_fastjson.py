@@ -47,3 +47,20 @@ def test_datetimes_are_written_as_isoformat_on_both_paths(moment: datetime) -> N
     # a value orjson refuses sends it all down the library's path.
     assert json.loads(fastjson.dumps_finite([moment])) == [moment.isoformat()]
     assert json.loads(fastjson.dumps_finite([moment, 10**30])) == [moment.isoformat(), 10**30]
+
+
+@pytest.mark.parametrize(
+    ("data", "part"),
+    [
+        (b"", b"\x00"),
+        (b"\x00", b"\x00"),
+        (b'{"a":"\\u0000"}', b"\\u0000"),
+        (b'{"a":"\\\\u0000"}', b"\\u0000"),
+        (b"abc", b""),
+        (b"ab", b"abc"),
+        (b"0" * 19, b"0" * 19),
+        (b"0" * 18 + b".0", b"0" * 19),
+    ],
+)
+def test_contains_is_the_in_operator(data: bytes, part: bytes) -> None:
+    assert fastjson.contains(data, part) is (part in data)

@@ -153,7 +153,7 @@ def _binary_attributes(headers: Headers) -> dict[str, Any] | None:
 def _parse_json(value: bytes | None) -> dict[str, Any]:
     if not value:
         raise RejectedError(RejectionKind.NOT_JSON, "the record has no value")
-    parsed = fastjson.loads_plain(value) if b"\\u0000" not in value else None
+    parsed = None if fastjson.contains(value, b"\\u0000") else fastjson.loads_plain(value)
     if parsed is not None:
         return _expect_object(parsed, "the value")
     try:
