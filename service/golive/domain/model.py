@@ -7,14 +7,14 @@ and delivery order does not change the result (DESIGN section 3).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, Self, TypeVar
 
 from golive.contract.content import Objective, RolloutOutcome, TaskKind, TaskStatus
-from golive.frozen import Copier, copier
+from golive.frozen import Copier, constructor, copier
 
 Stamp = tuple[datetime, str, str]  # (event time, source, id): a total order over events
 
@@ -163,6 +163,15 @@ class Sample:
     @property
     def ready(self) -> int:
         return self.ready_old + self.ready_new
+
+
+# `Team(...)` and `Sample(...)` with every field, in order, positionally: the reducers
+# make one for nearly every event, and a frozen class's own `__init__` takes twice as long
+# (`golive.frozen`).
+new_team: Callable[[str, datetime | None, datetime | None, int], Team] = constructor(Team)
+new_sample: Callable[[datetime, int, int, int | None, tuple[str, str]], Sample] = constructor(
+    Sample
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,8 @@ from golive.domain.model import (
     earliest,
     evolve,
     latest,
+    new_sample,
+    new_team,
 )
 
 K = TypeVar("K")
@@ -289,9 +291,9 @@ class Folding:
 
 def _touch(team: Team | None, name: str, event: Event) -> Team:
     if team is None:
-        return Team(name, event.time, event.time, 1)
+        return new_team(name, event.time, event.time, 1)
     # Built directly, not with `replace`: this runs for nearly every event.
-    return Team(
+    return new_team(
         name,
         earliest(team.first_activity, event.time),
         latest(team.last_activity, event.time),
@@ -389,7 +391,9 @@ def _rollout(state: State, event: Event, _team: str | None) -> State:
     else:
         samples = rollout.samples
         if isinstance(c, RolloutProgressed):
-            sample = Sample(event.time, c.ready_old, c.ready_new, c.desired_instances, event.key)
+            sample = new_sample(
+                event.time, c.ready_old, c.ready_new, c.desired_instances, event.key
+            )
             samples = _with_sample(samples, sample)
         if samples is not rollout.samples or last_event_at != rollout.last_event_at:
             rollout = evolve(rollout, samples=samples, last_event_at=last_event_at)
