@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gc
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from golive.domain.catalog import parse_catalog
 from golive.domain.state import State, apply_all
@@ -183,6 +186,42 @@ def test_buckets_count_events_with_their_first_and_last_time() -> None:
         ("payments", utc(2, 9, 0)): (2, utc(2, 9, 1), utc(2, 9, 14)),
         ("payments", utc(2, 9, 30)): (1, utc(2, 9, 40), utc(2, 9, 40)),
     }
+
+
+# Hypothesis takes naive bounds and puts each datetime in one of `timezones`: fixed
+# offsets, on which `activity_bucket`'s arithmetic is exact (events' times are UTC).
+_FROM, _TO = datetime(2025, 12, 31), datetime(2027, 1, 2)  # noqa: DTZ001
+_ZONES = [UTC, timezone(timedelta(hours=5, minutes=45)), timezone(-timedelta(hours=3.5))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["payments", "storefront"]),
+            st.datetimes(_FROM, _TO, timezones=st.sampled_from(_ZONES)),
+        ),
+        max_size=40,
+    )
+)
+def test_buckets_are_what_activity_bucket_gives_each_event_whatever_its_zone(
+    moments: list[tuple[str, datetime]],
+) -> None:
+    base = cdevent("pipelinerun.finished", "run", {"outcome": "success"}, time=utc(2, 9))
+    events = [
+        replace(base, id=f"run-{n}", team=team, time=time) for n, (team, time) in enumerate(moments)
+    ]
+    expected: dict[tuple[str, datetime], tuple[int, datetime, datetime]] = {}
+    for event in events:
+        assert event.team is not None
+        key = (event.team, activity_bucket(event.time))
+        n, first, last = expected.get(key, (0, event.time, event.time))
+        expected[key] = (n + 1, min(first, event.time), max(last, event.time))
+
+    buckets = apply_counting_activity(events, PARIS, State())[1]
+
+    assert buckets == expected
+    assert all(start.tzinfo is UTC for _, start in buckets)
 
 
 # Tuesday 1 December 2026, Paris (UTC+1), work 09:00-18:00 local = 08:00-17:00 UTC.

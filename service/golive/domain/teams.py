@@ -89,7 +89,8 @@ def all_team_statuses(state: State, catalog: Catalog, now: datetime) -> list[Tea
 
 # Team activity is kept per team in buckets this long (store `team_activity`): every time
 # zone's midnight falls on a bound, so any local day, week or month is whole buckets.
-ACTIVITY_BUCKET = timedelta(minutes=15)
+_BUCKET_MINUTES = 15
+ACTIVITY_BUCKET = timedelta(minutes=_BUCKET_MINUTES)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -99,6 +100,12 @@ def activity_bucket(time: datetime) -> datetime:
 
 
 Buckets = dict[tuple[str, datetime], tuple[int, datetime, datetime]]
+# A bucket as counted: its team, and its start as UTC fields (year, month, day, hour,
+# quarter of the hour), which `activity_bucket` gives for a UTC time as the hour divides
+# into buckets. A datetime key asks its zone for its offset each time it is hashed, and
+# `activity_bucket` is three timedelta operations: both were a tenth of a fold's work
+# (docs/performance.md, twelfth round).
+_BucketFields = tuple[str, int, int, int, int, int]
 
 
 def apply_counting_activity(
@@ -116,10 +123,10 @@ def apply_counting_activity(
 class ActivityFolding:
     """`apply_counting_activity` a part of the events at a time (`state.Folding`)."""
 
-    __slots__ = ("_folding", "buckets")
+    __slots__ = ("_counted", "_folding")
 
     def __init__(self, state: State, catalog: Catalog) -> None:
-        buckets: Buckets = {}
+        counted: dict[_BucketFields, tuple[int, datetime, datetime]] = {}
 
         # A closure, not a bound method: the fold would hold its folding in a cycle,
         # which only the cycle collector frees, a batch's worth of maps at a time.
@@ -127,11 +134,21 @@ class ActivityFolding:
             team = activity_team(event, after, catalog)
             if team is None:
                 return
-            key = (team, activity_bucket(event.time))
-            n, first, last = buckets.get(key, (0, event.time, event.time))
-            buckets[key] = (n + 1, min(first, event.time), max(last, event.time))
+            time = event.time
+            at = time if time.tzinfo is UTC else time.astimezone(UTC)
+            key = (team, at.year, at.month, at.day, at.hour, at.minute // _BUCKET_MINUTES)
+            counts = counted.get(key)
+            if counts is None:
+                counted[key] = (1, time, time)
+            else:
+                n, first, last = counts
+                counted[key] = (
+                    n + 1,
+                    time if time < first else first,
+                    time if time > last else last,
+                )
 
-        self.buckets = buckets
+        self._counted = counted
         self._folding = Folding(state, catalog, after_each=count)
 
     def apply(self, events: Iterable[Event]) -> None:
@@ -139,6 +156,14 @@ class ActivityFolding:
 
     def state(self) -> State:
         return self._folding.state()
+
+    @property
+    def buckets(self) -> Buckets:
+        """The events counted so far, by team and bucket (`activity_bucket`)."""
+        return {
+            (team, datetime(year, month, day, hour, quarter * _BUCKET_MINUTES, tzinfo=UTC)): n
+            for (team, year, month, day, hour, quarter), n in self._counted.items()
+        }
 
 
 def activity_team(event: Event, state: State, catalog: Catalog) -> str | None:
