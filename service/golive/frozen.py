@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import keyword
 import operator
+import types
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Any
@@ -25,13 +26,14 @@ def constructor(cls: type) -> Callable[..., Any]:
     `__post_init__` and every field set by `__init__`; anything else is refused rather
     than built unfaithfully."""
     names = _field_names(cls, "constructor")
+    made = f"new_{cls.__name__}"
     lines = [
-        f"def new_{cls.__name__}({', '.join(names)}):",
+        f"def {made}({', '.join(names)}):",
         "    self = _new(_cls)",
         *(f"    _set_{name}(self, {name})" for name in names),
         "    return self",
     ]
-    return _made(cls, "constructor", names, lines)
+    return _made(cls, "constructor", made, names, lines)
 
 
 Copier = Callable[[Any, dict[str, Any]], Any]
@@ -43,8 +45,9 @@ def copier(cls: type) -> Copier:
     not a field raises TypeError."""
     names = _field_names(cls, "copier")
     values = [f"v_{name}" for name in names]
+    made = f"copy_{cls.__name__}"
     lines = [
-        f"def copy_{cls.__name__}(instance, changes):",
+        f"def {made}(instance, changes):",
         f"    {', '.join(values)} = _read_all(instance)",
         "    self = _new(_cls)",
         *(f"    _set_{name}(self, {value})" for name, value in zip(names, values, strict=True)),
@@ -63,7 +66,7 @@ def copier(cls: type) -> Copier:
     # One name or more: attrgetter returns a value for one, a tuple for several.
     read_all = operator.attrgetter(*names) if len(names) > 1 else _one(names[0])
     extra = {"_read_all": read_all, "_no_field": no_field}
-    return _made(cls, "copier", names, lines, extra)
+    return _made(cls, "copier", made, names, lines, extra)
 
 
 def _one(name: str) -> Callable[[Any], tuple[Any]]:
@@ -88,15 +91,27 @@ def _field_names(cls: type, maker: str) -> list[str]:
 def _made(
     cls: type,
     maker: str,
+    made: str,
     names: list[str],
     lines: list[str],
     extra: dict[str, Any] | None = None,
 ) -> Callable[..., Any]:
-    setters = {name: vars(cls)[name].__set__ for name in names}
+    setters = {name: _slot(cls, name, maker).__set__ for name in names}
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_setters": setters}
     namespace |= {f"_set_{name}": setter for name, setter in setters.items()}
     namespace |= extra or {}
     exec("\n".join(lines), namespace)  # the source is made above, from field names only
-    made: Callable[..., Any] = namespace[lines[0].split()[1].split("(")[0]]
-    made.__qualname__ = f"{maker}({cls.__qualname__})"
-    return made
+    function: Callable[..., Any] = namespace[made]
+    function.__qualname__ = f"{maker}({cls.__qualname__})"
+    return function
+
+
+def _slot(cls: type, name: str, maker: str) -> types.MemberDescriptorType:
+    """The slot holding field `name`, in `cls` or the class it inherits it from."""
+    for owner in cls.__mro__:
+        if name in vars(owner):
+            slot = vars(owner)[name]
+            if isinstance(slot, types.MemberDescriptorType):
+                return slot
+            break
+    raise TypeError(f"{maker}(): field {name} of {cls} is not held in a slot")

@@ -75,7 +75,23 @@ class Single:
     only: tuple[int, ...]
 
 
-@pytest.mark.parametrize("cls", [Unslotted, Checked, Derived, Clashing, int])
+@dataclasses.dataclass(frozen=True, slots=True)
+class Labelled(Point):
+    colour: str = "red"
+
+
+class Plain(Point):
+    """Not a dataclass of its own: Point's slots hold its fields, but it has a __dict__."""
+
+
+def test_inherited_fields_are_set_through_the_slots_that_hold_them() -> None:
+    labelled = constructor(Labelled)(1, 2, "a", "blue")
+
+    assert labelled == Labelled(1, 2, "a", "blue")
+    assert copier(Labelled)(labelled, {"x": 5, "colour": "green"}) == Labelled(5, 2, "a", "green")
+
+
+@pytest.mark.parametrize("cls", [Unslotted, Checked, Derived, Clashing, Plain, int])
 def test_it_refuses_what_it_could_not_build_faithfully(cls: type) -> None:
     with pytest.raises(TypeError):
         constructor(cls)
