@@ -170,6 +170,10 @@ def test_activity_team_follows_the_same_attribution_as_last_activity() -> None:
 def test_activity_buckets_are_quarter_hours_on_which_every_zone_midnight_falls() -> None:
     assert activity_bucket(utc(1, 9, 14)) == utc(1, 9, 0)
     assert activity_bucket(utc(1, 9, 15)) == utc(1, 9, 15)
+    # 02:00 does not exist in St John's on 8 March 2026 (clocks go from 02:00 to 03:00):
+    # Python reads it as 05:30 UTC, the bucket is that instant's.
+    gap = datetime(2026, 3, 8, 2, 0, tzinfo=ZoneInfo("America/St_Johns"))
+    assert activity_bucket(gap) == datetime(2026, 3, 8, 5, 30, tzinfo=UTC)
     for zone in ("Asia/Kolkata", "Asia/Kathmandu", "Australia/Eucla", "America/St_Johns"):
         midnight = datetime(2026, 12, 1, tzinfo=ZoneInfo(zone)).astimezone(UTC)
         assert activity_bucket(midnight) == midnight, zone
@@ -188,10 +192,10 @@ def test_buckets_count_events_with_their_first_and_last_time() -> None:
     }
 
 
-# Hypothesis takes naive bounds and puts each datetime in one of `timezones`: fixed
-# offsets, on which `activity_bucket`'s arithmetic is exact (events' times are UTC).
+# Hypothesis takes naive bounds and puts each datetime in one of `timezones`; St John's
+# has daylight saving time (events' times are UTC, but a bucket is an instant).
 _FROM, _TO = datetime(2025, 12, 31), datetime(2027, 1, 2)  # noqa: DTZ001
-_ZONES = [UTC, timezone(timedelta(hours=5, minutes=45)), timezone(-timedelta(hours=3.5))]
+_ZONES = [UTC, timezone(timedelta(hours=5, minutes=45)), ZoneInfo("America/St_Johns")]
 
 
 @settings(max_examples=200, deadline=None)

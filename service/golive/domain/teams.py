@@ -95,8 +95,11 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def activity_bucket(time: datetime) -> datetime:
-    """The start of the bucket holding `time` (UTC)."""
-    return time - (time - _EPOCH) % ACTIVITY_BUCKET
+    """The start of the bucket holding `time`, in UTC. (In UTC first: an aware datetime
+    minus a timedelta is wall-clock arithmetic in its own zone, off by an hour across a
+    daylight saving shift.)"""
+    utc = time.astimezone(UTC)
+    return utc - (utc - _EPOCH) % ACTIVITY_BUCKET
 
 
 Buckets = dict[tuple[str, datetime], tuple[int, datetime, datetime]]
