@@ -87,28 +87,33 @@ def all_team_statuses(state: State, catalog: Catalog, now: datetime) -> list[Tea
     return [team_status(state, name, catalog, now) for name in sorted(names)]
 
 
-# Team activity is kept per team in buckets this long (store `team_activity`): every time
-# zone's midnight falls on a bound, so any local day, week or month is whole buckets.
+# Team activity is kept per team in buckets of a quarter of an hour (store
+# `team_activity`): every time zone's midnight falls on a bound, so any local day, week
+# or month is whole buckets.
 _BUCKET_MINUTES = 15
-ACTIVITY_BUCKET = timedelta(minutes=_BUCKET_MINUTES)
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# A bucket as its start's UTC fields: year, month, day, hour, quarter of the hour. The
+# fold counts by these, hashed as ints: a datetime key asks its zone for its offset at
+# every hash, and the timedelta arithmetic that found a datetime bucket cost as much
+# again, a tenth of a fold's work together (docs/performance.md, twelfth round).
+_Bucket = tuple[int, int, int, int, int]
+
+
+def _bucket_of(utc: datetime) -> _Bucket:
+    """The bucket holding `utc`, a time in UTC."""
+    return utc.year, utc.month, utc.day, utc.hour, utc.minute // _BUCKET_MINUTES
+
+
+def _start_of(bucket: _Bucket) -> datetime:
+    year, month, day, hour, quarter = bucket
+    return datetime(year, month, day, hour, quarter * _BUCKET_MINUTES, tzinfo=UTC)
 
 
 def activity_bucket(time: datetime) -> datetime:
-    """The start of the bucket holding `time`, in UTC. (In UTC first: an aware datetime
-    minus a timedelta is wall-clock arithmetic in its own zone, off by an hour across a
-    daylight saving shift.)"""
-    utc = time.astimezone(UTC)
-    return utc - (utc - _EPOCH) % ACTIVITY_BUCKET
+    """The start of the bucket holding `time`, in UTC."""
+    return _start_of(_bucket_of(time.astimezone(UTC)))
 
 
 Buckets = dict[tuple[str, datetime], tuple[int, datetime, datetime]]
-# A bucket as counted: its team, and its start as UTC fields (year, month, day, hour,
-# quarter of the hour), which `activity_bucket` gives for a UTC time as the hour divides
-# into buckets. A datetime key asks its zone for its offset each time it is hashed, and
-# `activity_bucket` is three timedelta operations: both were a tenth of a fold's work
-# (docs/performance.md, twelfth round).
-_BucketFields = tuple[str, int, int, int, int, int]
 
 
 def apply_counting_activity(
@@ -129,7 +134,7 @@ class ActivityFolding:
     __slots__ = ("_counted", "_folding")
 
     def __init__(self, state: State, catalog: Catalog) -> None:
-        counted: dict[_BucketFields, tuple[int, datetime, datetime]] = {}
+        counted: dict[tuple[str, _Bucket], tuple[int, datetime, datetime]] = {}
 
         # A closure, not a bound method: the fold would hold its folding in a cycle,
         # which only the cycle collector frees, a batch's worth of maps at a time.
@@ -138,8 +143,7 @@ class ActivityFolding:
             if team is None:
                 return
             time = event.time
-            at = time if time.tzinfo is UTC else time.astimezone(UTC)
-            key = (team, at.year, at.month, at.day, at.hour, at.minute // _BUCKET_MINUTES)
+            key = (team, _bucket_of(time if time.tzinfo is UTC else time.astimezone(UTC)))
             counts = counted.get(key)
             if counts is None:
                 counted[key] = (1, time, time)
@@ -163,10 +167,7 @@ class ActivityFolding:
     @property
     def buckets(self) -> Buckets:
         """The events counted so far, by team and bucket (`activity_bucket`)."""
-        return {
-            (team, datetime(year, month, day, hour, quarter * _BUCKET_MINUTES, tzinfo=UTC)): n
-            for (team, year, month, day, hour, quarter), n in self._counted.items()
-        }
+        return {(team, _start_of(bucket)): n for (team, bucket), n in self._counted.items()}
 
 
 def activity_team(event: Event, state: State, catalog: Catalog) -> str | None:
