@@ -157,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     mix = Mix(events=args.events * 2, services=args.services, teams=args.teams)
     drawn = itertools.islice(stream(mix), args.events * 2)
     records: Records = [(r.value, [(k, v) for k, v in r.headers if v is not None]) for r in drawn]
+    if len(records) < args.events * 2:
+        print(f"the stream holds only {len(records):,} records", file=sys.stderr)
+        return 2
     figures: dict[str, Any] = {"events": args.events, "python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory() as scratch:
         for stage in stages:
@@ -167,8 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{stage}: two runs under callgrind...", file=sys.stderr, flush=True)
             idle = _instructions(stage, path, args, idle=True)
             busy = _instructions(stage, path, args, idle=False)
-            events = args.events if stage == "decode" else len(handed) - len(handed) // 2
-            figures[stage] = round((busy - idle) / events)
+            # Either way, the work handles --events events (the fold, the second half).
+            figures[stage] = round((busy - idle) / args.events)
             print(f"  {stage:<7} {figures[stage]:>9,} instructions an event")
     if args.output:
         args.output.write_text(json.dumps(figures, indent=2) + "\n")
