@@ -428,7 +428,7 @@ async def add_artifact_changes(conn: Connection, artifacts: Iterable[Artifact]) 
 async def add_team_activity(
     conn: Connection, buckets: Mapping[tuple[str, datetime], tuple[int, datetime, datetime]]
 ) -> None:
-    """Add a batch's team activity (`domain.teams.activity_buckets`) to its buckets."""
+    """Add a batch's team activity (`domain.teams.apply_counting_activity`) to its buckets."""
     if not buckets:
         return
     # One lock order for every instance: no deadlock. The rows as one JSON document, as
